@@ -20,6 +20,9 @@ pub enum Level {
     Permanent,
     Critical,
     Abort,
+    /// Not a failure: a pause or shutdown request seen during an interruptible wait. The step is
+    /// simply re-run on resume; nothing is reported or counted.
+    Interrupt,
 }
 
 impl fmt::Display for Level {

@@ -1,0 +1,27 @@
+// A state without its handler: every non-terminal state needs one.
+mod flow {
+    pub struct Sector;
+
+    plan_macros::plan! {
+        file: "../plans/base.plan",
+        payloads: { Allocate(Sector), Seal(u64, u64) },
+    }
+}
+
+use flow::outcome;
+
+struct Worker;
+
+impl flow::Handlers for Worker {
+    type Error = ();
+
+    async fn empty(&mut self) -> Result<outcome::Empty, ()> {
+        Ok(outcome::Empty::Allocate(flow::Sector))
+    }
+
+    async fn allocated(&mut self) -> Result<outcome::Allocated, ()> {
+        Ok(outcome::Allocated::Seal(1, 2))
+    }
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+// Blank lines before, between and inside blocks.
+mod flow {
+    plan_macros::plan! {
+        file: "../plans/odd_blank_lines.plan",
+        payloads: { Allocate(u32), Seal(u32, u32) },
+    }
+}
+
+use plan_meta::rt::Plan as _;
+
+fn main() {
+    let meta = flow::Plan::meta();
+    let names: Vec<&str> = meta.state_names().collect();
+    assert_eq!(names, ["Empty", "Allocated", "Sealed", "Finished", "Abort"]);
+    assert_eq!(meta.doc, "A small plan for the compile-fail cases.");
+    assert_eq!(meta.state("Sealed").unwrap().transitions.len(), 2);
+}

@@ -21,8 +21,16 @@ fn happy_path(meta: &PlanMeta) -> Vec<(String, String, String)> {
     let mut seen = vec!["Empty"];
     let mut cur = meta.state("Empty").unwrap();
     while !cur.terminal {
-        let t = cur.transitions.iter().find(|t| !seen.contains(&t.target)).expect("a way forward");
-        path.push((cur.name.to_string(), t.event.to_string(), t.target.to_string()));
+        let t = cur
+            .transitions
+            .iter()
+            .find(|t| !seen.contains(&t.target))
+            .expect("a way forward");
+        path.push((
+            cur.name.to_string(),
+            t.event.to_string(),
+            t.target.to_string(),
+        ));
         seen.push(t.target);
         cur = meta.state(t.target).unwrap();
     }
@@ -64,23 +72,50 @@ fn seal_and_snapup_real_2kib_sectors_through_every_state() {
     assert_eq!(tasks.len(), 2, "{summary:#}");
 
     for (plan, meta, location) in [
-        ("sealer", sealer::Plan::meta(), run.join("demo-data/sealer-1")),
-        ("snapup", snapup::Plan::meta(), run.join("demo-data/snapup-1")),
+        (
+            "sealer",
+            sealer::Plan::meta(),
+            run.join("demo-data/sealer-1"),
+        ),
+        (
+            "snapup",
+            snapup::Plan::meta(),
+            run.join("demo-data/snapup-1"),
+        ),
     ] {
         let want = happy_path(meta);
         let got = transitions(&location);
-        let got_triples: Vec<_> = got.iter().map(|(f, e, t, _)| (f.clone(), e.clone(), t.clone())).collect();
-        assert_eq!(got_triples, want, "persisted transitions of the {plan} task differ from {}", meta.file);
+        let got_triples: Vec<_> = got
+            .iter()
+            .map(|(f, e, t, _)| (f.clone(), e.clone(), t.clone()))
+            .collect();
+        assert_eq!(
+            got_triples, want,
+            "persisted transitions of the {plan} task differ from {}",
+            meta.file
+        );
         // Every state of the plan except Abort was visited, in the plan's order.
-        let visited: Vec<&str> = std::iter::once("Empty").chain(want.iter().map(|t| t.2.as_str())).collect();
+        let visited: Vec<&str> = std::iter::once("Empty")
+            .chain(want.iter().map(|t| t.2.as_str()))
+            .collect();
         for s in meta.states.iter().filter(|s| s.name != "Abort") {
-            assert!(visited.contains(&s.name), "{plan}: state {} never visited", s.name);
+            assert!(
+                visited.contains(&s.name),
+                "{plan}: state {} never visited",
+                s.name
+            );
         }
         // The sector is recorded on every transition after allocation.
-        assert!(got.iter().skip(1).all(|t| t.3.is_some()), "{plan}: sector missing in the log");
+        assert!(
+            got.iter().skip(1).all(|t| t.3.is_some()),
+            "{plan}: sector missing in the log"
+        );
         let task = tasks.iter().find(|t| t["plan"] == plan).unwrap();
         assert_eq!(task["outcome"], "Finished", "{task:#}");
-        assert_eq!(task["proof_verified"], true, "{plan}: proof not verified by the manager: {task:#}");
+        assert_eq!(
+            task["proof_verified"], true,
+            "{plan}: proof not verified by the manager: {task:#}"
+        );
     }
 
     // The snapup upgraded the very sector the sealer sealed, and the manager holds both proofs.
@@ -101,7 +136,13 @@ fn seal_and_snapup_real_2kib_sectors_through_every_state() {
     let store = run.join("demo-data/manager/store");
     let sid = sealer_sector.as_str().unwrap();
     for p in ["sealed", "cache", "update", "update-cache"] {
-        assert!(store.join(p).join(sid).exists(), "{p}/{sid} missing in the persist store");
+        assert!(
+            store.join(p).join(sid).exists(),
+            "{p}/{sid} missing in the persist store"
+        );
     }
-    assert!(!run.join("demo-data/sealer-1/data/sealed").join(sid).exists());
+    assert!(!run
+        .join("demo-data/sealer-1/data/sealed")
+        .join(sid)
+        .exists());
 }

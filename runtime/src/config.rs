@@ -68,7 +68,10 @@ pub struct RpcServer {
 
 impl Default for RpcServer {
     fn default() -> Self {
-        RpcServer { host: d_host(), port: d_port() }
+        RpcServer {
+            host: d_host(),
+            port: d_port(),
+        }
     }
 }
 
@@ -109,7 +112,12 @@ pub struct EmbeddedManager {
 
 impl Default for EmbeddedManager {
     fn default() -> Self {
-        EmbeddedManager { home: d_home(), miner: d_miner(), proof_type: d_proof(), max_sectors: None }
+        EmbeddedManager {
+            home: d_home(),
+            miner: d_miner(),
+            proof_type: d_proof(),
+            max_sectors: None,
+        }
     }
 }
 
@@ -250,7 +258,15 @@ pub struct Limitation {
 
 /// Stage names that `[processors.limitation.concurrent]` accepts.
 pub const STAGES: &[&str] = &[
-    "add_pieces", "tree_d", "pc1", "pc2", "c1", "c2", "snap_encode", "snap_prove", "transfer",
+    "add_pieces",
+    "tree_d",
+    "pc1",
+    "pc2",
+    "c1",
+    "c2",
+    "snap_encode",
+    "snap_prove",
+    "transfer",
 ];
 
 pub const PLANS: &[&str] = &["sealer", "snapup"];
@@ -286,11 +302,18 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
         let base = path
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."));
         let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
         cfg.resolve_paths(&base);
-        cfg.validate().with_context(|| format!("config file {}", path.display()))?;
+        cfg.validate()
+            .with_context(|| format!("config file {}", path.display()))?;
         Ok(cfg)
     }
 
@@ -320,7 +343,10 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
-        ensure!(!self.sealing_thread.is_empty(), "no [[sealing_thread]] configured: nothing to do");
+        ensure!(
+            !self.sealing_thread.is_empty(),
+            "no [[sealing_thread]] configured: nothing to do"
+        );
         let mut seen = std::collections::BTreeSet::new();
         for (i, t) in self.sealing_thread.iter().enumerate() {
             ensure!(
@@ -344,17 +370,27 @@ impl Config {
             );
         }
         for (stage, n) in &self.processors.limitation.concurrent {
-            ensure!(*n > 0, "processors.limitation.concurrent.{stage} = 0 would block that stage forever");
+            ensure!(
+                *n > 0,
+                "processors.limitation.concurrent.{stage} = 0 would block that stage forever"
+            );
         }
         let mut names = std::collections::BTreeSet::new();
         for a in self.attached_stores() {
-            ensure!(names.insert(a.0.clone()), "attached store name {:?} is used twice", a.0);
+            ensure!(
+                names.insert(a.0.clone()),
+                "attached store name {:?} is used twice",
+                a.0
+            );
         }
         Ok(())
     }
 
     pub fn sealing_for(&self, index: usize) -> Result<Sealing> {
-        self.sealing_thread[index].sealing.or(&self.sealing).resolve()
+        self.sealing_thread[index]
+            .sealing
+            .or(&self.sealing)
+            .resolve()
     }
 
     pub fn worker_name(&self) -> String {
@@ -378,7 +414,10 @@ impl Config {
             .attached
             .iter()
             .map(|a| {
-                let name = a.name.clone().unwrap_or_else(|| a.location.display().to_string());
+                let name = a
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| a.location.display().to_string());
                 (name, a.location.clone(), a.readonly)
             })
             .collect();
@@ -393,7 +432,10 @@ impl Config {
     }
 
     pub fn control_addr(&self) -> String {
-        format!("{}:{}", self.worker.rpc_server.host, self.worker.rpc_server.port)
+        format!(
+            "{}:{}",
+            self.worker.rpc_server.host, self.worker.rpc_server.port
+        )
     }
 }
 
@@ -412,9 +454,11 @@ mod tests {
     #[test]
     fn unknown_key_and_bad_values_are_errors() {
         let base = Path::new("/tmp");
-        let e = Config::parse("[[sealing_thread]]\nlocation='a'\nplna='sealer'\n", base).unwrap_err();
+        let e =
+            Config::parse("[[sealing_thread]]\nlocation='a'\nplna='sealer'\n", base).unwrap_err();
         assert!(format!("{e:#}").contains("plna"), "{e:#}");
-        let e = Config::parse("[[sealing_thread]]\nlocation='a'\nplan='sealr'\n", base).unwrap_err();
+        let e =
+            Config::parse("[[sealing_thread]]\nlocation='a'\nplan='sealr'\n", base).unwrap_err();
         assert!(format!("{e:#}").contains("unknown plan \"sealr\""), "{e:#}");
         let e = Config::parse(
             "[[sealing_thread]]\nlocation='a'\n[processors.limitation.concurrent]\nc3 = 1\n",
@@ -422,8 +466,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(format!("{e:#}").contains("unknown stage \"c3\""), "{e:#}");
-        let e = Config::parse("[sealing]\nallowed_sizes=['3KiB']\n[[sealing_thread]]\nlocation='a'\n", base)
-            .unwrap_err();
+        let e = Config::parse(
+            "[sealing]\nallowed_sizes=['3KiB']\n[[sealing_thread]]\nlocation='a'\n",
+            base,
+        )
+        .unwrap_err();
         assert!(format!("{e:#}").contains("3KiB"), "{e:#}");
         let e = Config::parse("", base).unwrap_err();
         assert!(format!("{e:#}").contains("no [[sealing_thread]]"), "{e:#}");

@@ -17,9 +17,13 @@ use tokio::sync::{mpsc, watch};
 pub enum Activity {
     Idle,
     /// Blocked on a stage limit.
-    Waiting { stage: String },
+    Waiting {
+        stage: String,
+    },
     /// Holding a stage slot (or running a step without a limit).
-    Running { stage: String },
+    Running {
+        stage: String,
+    },
     Paused,
     /// The thread has stopped (shutdown, or its task budget is done).
     Stopped,
@@ -185,9 +189,13 @@ impl Control {
         let (thread_state, stage) = match &s.activity {
             Activity::Idle => (ThreadState::Idle, None),
             Activity::Paused => (ThreadState::Paused { elapsed }, None),
-            Activity::Running { stage } => {
-                (ThreadState::Running { elapsed, proc: Some(stage.clone()) }, Some(stage.clone()))
-            }
+            Activity::Running { stage } => (
+                ThreadState::Running {
+                    elapsed,
+                    proc: Some(stage.clone()),
+                },
+                Some(stage.clone()),
+            ),
             Activity::Waiting { stage } => (ThreadState::Waiting { elapsed }, Some(stage.clone())),
             Activity::Stopped => (ThreadState::Stopped, None),
         };

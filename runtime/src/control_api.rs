@@ -29,24 +29,39 @@ fn refused(e: impl std::fmt::Display) -> ErrorObjectOwned {
 
 pub fn module(worker: Arc<Worker>) -> Result<RpcModule<Arc<Worker>>> {
     let mut m = RpcModule::new(worker);
-    m.register_method("VenusWorker.WorkerList", |_, w, _| -> Result<Vec<WorkerInfo>, ErrorObjectOwned> {
-        Ok(w.threads.iter().map(|t| t.control.info(t.index, &t.location.display().to_string())).collect())
-    })?;
-    m.register_method("VenusWorker.WorkerPause", |p, w, _| -> Result<bool, ErrorObjectOwned> {
-        let mut seq = p.sequence();
-        let index: usize = seq.next()?;
-        w.pause(index).map_err(refused)
-    })?;
-    m.register_method("VenusWorker.WorkerResume", |p, w, _| -> Result<bool, ErrorObjectOwned> {
-        let mut seq = p.sequence();
-        let index: usize = seq.next()?;
-        let state: Option<String> = seq.optional_next()?.flatten();
-        let force: bool = seq.optional_next()?.unwrap_or(false);
-        w.resume(index, state.as_deref(), force).map_err(refused)
-    })?;
-    m.register_method("VenusWorker.WorkerVersion", |_, _, _| -> Result<String, ErrorObjectOwned> {
-        Ok(format!("venus-worker {}", env!("CARGO_PKG_VERSION")))
-    })?;
+    m.register_method(
+        "VenusWorker.WorkerList",
+        |_, w, _| -> Result<Vec<WorkerInfo>, ErrorObjectOwned> {
+            Ok(w.threads
+                .iter()
+                .map(|t| t.control.info(t.index, &t.location.display().to_string()))
+                .collect())
+        },
+    )?;
+    m.register_method(
+        "VenusWorker.WorkerPause",
+        |p, w, _| -> Result<bool, ErrorObjectOwned> {
+            let mut seq = p.sequence();
+            let index: usize = seq.next()?;
+            w.pause(index).map_err(refused)
+        },
+    )?;
+    m.register_method(
+        "VenusWorker.WorkerResume",
+        |p, w, _| -> Result<bool, ErrorObjectOwned> {
+            let mut seq = p.sequence();
+            let index: usize = seq.next()?;
+            let state: Option<String> = seq.optional_next()?.flatten();
+            let force: bool = seq.optional_next()?.unwrap_or(false);
+            w.resume(index, state.as_deref(), force).map_err(refused)
+        },
+    )?;
+    m.register_method(
+        "VenusWorker.WorkerVersion",
+        |_, _, _| -> Result<String, ErrorObjectOwned> {
+            Ok(format!("venus-worker {}", env!("CARGO_PKG_VERSION")))
+        },
+    )?;
     Ok(m)
 }
 
@@ -76,7 +91,9 @@ impl ControlClient {
         } else {
             format!("http://{dest}:17890/")
         };
-        let client = HttpClientBuilder::default().build(&url).with_context(|| format!("control API at {url}"))?;
+        let client = HttpClientBuilder::default()
+            .build(&url)
+            .with_context(|| format!("control API at {url}"))?;
         Ok(ControlClient { client, url })
     }
 
@@ -88,18 +105,28 @@ impl ControlClient {
     }
 
     pub async fn list(&self) -> Result<Vec<WorkerInfo>> {
-        self.client.request("VenusWorker.WorkerList", rpc_params![]).await.map_err(|e| self.ctx(e))
+        self.client
+            .request("VenusWorker.WorkerList", rpc_params![])
+            .await
+            .map_err(|e| self.ctx(e))
     }
 
     pub async fn pause(&self, index: usize) -> Result<bool> {
-        self.client.request("VenusWorker.WorkerPause", rpc_params![index]).await.map_err(|e| self.ctx(e))
+        self.client
+            .request("VenusWorker.WorkerPause", rpc_params![index])
+            .await
+            .map_err(|e| self.ctx(e))
     }
 
     pub async fn resume(&self, index: usize, state: Option<&str>, force: bool) -> Result<bool> {
         let r = if force {
-            self.client.request("VenusWorker.WorkerResume", rpc_params![index, state, true]).await
+            self.client
+                .request("VenusWorker.WorkerResume", rpc_params![index, state, true])
+                .await
         } else {
-            self.client.request("VenusWorker.WorkerResume", rpc_params![index, state]).await
+            self.client
+                .request("VenusWorker.WorkerResume", rpc_params![index, state])
+                .await
         };
         r.map_err(|e| self.ctx(e))
     }
@@ -116,7 +143,11 @@ pub fn format_list(infos: &[WorkerInfo]) -> String {
         let ts = match &i.thread_state {
             Idle => "Idle".to_string(),
             Paused { elapsed } => format!("Paused({})", human(*elapsed)),
-            Running { elapsed, proc } => format!("Running({}) {}", human(*elapsed), proc.clone().unwrap_or_default()),
+            Running { elapsed, proc } => format!(
+                "Running({}) {}",
+                human(*elapsed),
+                proc.clone().unwrap_or_default()
+            ),
             Waiting { elapsed } => format!("Waiting({})", human(*elapsed)),
             Stopped => "Stopped".to_string(),
         };
@@ -126,7 +157,11 @@ pub fn format_list(infos: &[WorkerInfo]) -> String {
             i.location,
             i.plan,
             i.job_id.clone().unwrap_or_else(|| "-".into()),
-            if i.job_state.is_empty() { "-" } else { &i.job_state },
+            if i.job_state.is_empty() {
+                "-"
+            } else {
+                &i.job_state
+            },
             ts,
             i.last_error.clone().unwrap_or_else(|| "-".into())
         ));

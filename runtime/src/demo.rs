@@ -97,7 +97,13 @@ pub fn print_summary(tasks: &[TaskSummary]) {
             if t.proof_verified { "yes" } else { "NO" }
         );
         for s in &t.steps {
-            println!("    {:<22} --{:<18}--> {:<22} {:>9.3}s", s.from, s.event, s.to, s.step_ms as f64 / 1000.0);
+            println!(
+                "    {:<22} --{:<18}--> {:<22} {:>9.3}s",
+                s.from,
+                s.event,
+                s.to,
+                s.step_ms as f64 / 1000.0
+            );
         }
     }
 }
@@ -113,7 +119,12 @@ pub async fn run(dir: &Path, proofs: Arc<dyn Proofs>) -> Result<Vec<TaskSummary>
     std::fs::write(&cfg_path, EXAMPLE_CONFIG)?;
     let cfg = Config::load(&cfg_path)?;
     let worker = Arc::new(Worker::new(cfg.clone(), proofs, None)?);
-    worker.run(RunOptions { tasks_per_thread: Some(1), stop_on_pause: true }).await?;
+    worker
+        .run(RunOptions {
+            tasks_per_thread: Some(1),
+            stop_on_pause: true,
+        })
+        .await?;
     let tasks = summarize(&cfg, &worker).await?;
     if tasks.len() != cfg.sealing_thread.len() || tasks.iter().any(|t| !t.proof_verified) {
         print_summary(&tasks);

@@ -101,14 +101,27 @@ fn events_from<P: SectorPlan>(target: &str) -> Vec<&'static str> {
     events
 }
 
-fn report_req(env: &StepEnv, prev: &str, next: &str, event: &str, failure: Option<&Failure>) -> ReportStateReq {
+fn report_req(
+    env: &StepEnv,
+    prev: &str,
+    next: &str,
+    event: &str,
+    failure: Option<&Failure>,
+) -> ReportStateReq {
     ReportStateReq {
         worker: WorkerIdentifier {
             instance: env.worker_name.clone(),
             location: env.location.root.display().to_string(),
         },
-        state_change: StateChange { prev: prev.into(), next: next.into(), event: event.into() },
-        failure: failure.map(|f| ReportFailure { level: f.level.to_string(), desc: format!("{:#}", f.error) }),
+        state_change: StateChange {
+            prev: prev.into(),
+            next: next.into(),
+            event: event.into(),
+        },
+        failure: failure.map(|f| ReportFailure {
+            level: f.level.to_string(),
+            desc: format!("{:#}", f.error),
+        }),
     }
 }
 
@@ -149,9 +162,16 @@ async fn run_inner<P: SectorPlan>(
             rec.state = target.name().into();
             rec.data = serde_json::to_string(&data).expect("data serialises");
             if let Err(e) = store.transition(&rec, from.name(), "SetState", 0) {
-                return Ok(TaskEnd::Paused(Some(format!("Critical: persisting the resume state: {e:#}"))));
+                return Ok(TaskEnd::Paused(Some(format!(
+                    "Critical: persisting the resume state: {e:#}"
+                ))));
             }
-            info!(plan = P::NAME, from = from.name(), to = target.name(), "resumed at a chosen state");
+            info!(
+                plan = P::NAME,
+                from = from.name(),
+                to = target.name(),
+                "resumed at a chosen state"
+            );
             state = target;
             retry = 0;
         }
@@ -175,7 +195,9 @@ async fn run_inner<P: SectorPlan>(
         }
 
         let started = Instant::now();
-        env.control.set_activity(Activity::Running { stage: state.name().into() });
+        env.control.set_activity(Activity::Running {
+            stage: state.name().into(),
+        });
         let outcome = P::step(env, &data, state).await;
         env.control.set_activity(Activity::Idle);
         let step_ms = started.elapsed().as_millis() as i64;
@@ -184,7 +206,11 @@ async fn run_inner<P: SectorPlan>(
             Ok(event) => {
                 let next = match P::next(state, &event) {
                     Ok(n) => n,
-                    Err(e) => Failure::critical(e).into_pause(env, store, &rec, state).await?,
+                    Err(e) => {
+                        Failure::critical(e)
+                            .into_pause(env, store, &rec, state)
+                            .await?
+                    }
                 };
                 let event_name = event.name();
                 P::apply(&mut data, event);
@@ -195,10 +221,19 @@ async fn run_inner<P: SectorPlan>(
                 if let Err(e) = store.transition(&rec, prev.name(), event_name, step_ms) {
                     // The step's result is still in memory; pausing keeps the old persisted
                     // state, so a resume re-runs the step rather than losing the sector.
-                    return Ok(TaskEnd::Paused(Some(format!("Critical: persisting the transition: {e:#}"))));
+                    return Ok(TaskEnd::Paused(Some(format!(
+                        "Critical: persisting the transition: {e:#}"
+                    ))));
                 }
-                info!(plan = P::NAME, sector = rec.sector.as_deref().unwrap_or("-"), from = prev.name(),
-                      event = event_name, to = next.name(), step_ms, "transition");
+                info!(
+                    plan = P::NAME,
+                    sector = rec.sector.as_deref().unwrap_or("-"),
+                    from = prev.name(),
+                    event = event_name,
+                    to = next.name(),
+                    step_ms,
+                    "transition"
+                );
                 state = next;
                 retry = 0;
                 env.control.update(|s| {
@@ -209,11 +244,16 @@ async fn run_inner<P: SectorPlan>(
                 if let Some(sector) = P::sector(&data) {
                     match env
                         .manager
-                        .report_state(sector.id, report_req(env, prev.name(), next.name(), event_name, None))
+                        .report_state(
+                            sector.id,
+                            report_req(env, prev.name(), next.name(), event_name, None),
+                        )
                         .await
                     {
                         Ok(resp) if resp.finalized && !state.is_terminal() => {
-                            let reason = resp.abort_reason.unwrap_or_else(|| "aborted by the sector manager".into());
+                            let reason = resp
+                                .abort_reason
+                                .unwrap_or_else(|| "aborted by the sector manager".into());
                             Failure::abort(anyhow!("{reason}"))
                         }
                         Ok(_) => continue,
@@ -237,7 +277,8 @@ async fn run_inner<P: SectorPlan>(
                 warn!(plan = P::NAME, state = state.name(), retry, max = env.sealing.max_retries,
                       wait_ms = wait.as_millis() as u64, error = %failure, "temporary failure; will retry");
                 let _ = store.set_retry(&rec.uid, retry);
-                env.control.update(|s| s.last_error = Some(failure.to_string()));
+                env.control
+                    .update(|s| s.last_error = Some(failure.to_string()));
                 if !env.control.sleep(wait).await {
                     return Ok(TaskEnd::Paused(None));
                 }
@@ -260,7 +301,9 @@ async fn run_inner<P: SectorPlan>(
                 rec.state = state.name().into();
                 let reason = format!("{:#}", failure.error);
                 if let Err(e) = store.transition(&rec, prev.name(), "Abort", step_ms) {
-                    return Ok(TaskEnd::Paused(Some(format!("Critical: persisting the abort: {e:#}"))));
+                    return Ok(TaskEnd::Paused(Some(format!(
+                        "Critical: persisting the abort: {e:#}"
+                    ))));
                 }
                 let _ = store.set_last_error(&rec.uid, Some(&reason));
                 rec.last_error = Some(reason);
@@ -297,7 +340,10 @@ fn sector_of(rec: &RawRecord) -> Option<crate::types::SectorId> {
     // "s-t0<miner>-<number>"
     let s = rec.sector.as_deref()?.strip_prefix("s-t0")?;
     let (m, n) = s.split_once('-')?;
-    Some(crate::types::SectorId { miner: m.parse().ok()?, number: n.parse().ok()? })
+    Some(crate::types::SectorId {
+        miner: m.parse().ok()?,
+        number: n.parse().ok()?,
+    })
 }
 
 /// End a task: tell the manager, clean the local files, move the record to history.
@@ -325,7 +371,8 @@ async fn finalize<P: SectorPlan>(
                 Err(e) => {
                     attempt += 1;
                     if attempt > env.sealing.max_retries {
-                        let msg = format!("Permanent: reporting the end of {id} to the manager: {e}");
+                        let msg =
+                            format!("Permanent: reporting the end of {id} to the manager: {e}");
                         let _ = store.set_last_error(&rec.uid, Some(&msg));
                         return TaskEnd::Paused(Some(msg));
                     }
@@ -335,7 +382,11 @@ async fn finalize<P: SectorPlan>(
                 }
             }
         }
-        if let Err(e) = env.location.clean(id).context("cleaning the sector's local files") {
+        if let Err(e) = env
+            .location
+            .clean(id)
+            .context("cleaning the sector's local files")
+        {
             let msg = format!("Critical: {e:#}");
             let _ = store.set_last_error(&rec.uid, Some(&msg));
             return TaskEnd::Paused(Some(msg));
@@ -343,10 +394,16 @@ async fn finalize<P: SectorPlan>(
     }
     let outcome = if finished { "Finished" } else { "Abort" };
     if let Err(e) = store.finish(rec, outcome, (!finished).then_some(reason.as_str())) {
-        return TaskEnd::Paused(Some(format!("Critical: recording the end of the task: {e:#}")));
+        return TaskEnd::Paused(Some(format!(
+            "Critical: recording the end of the task: {e:#}"
+        )));
     }
     if finished {
-        info!(plan = P::NAME, sector = rec.sector.as_deref().unwrap_or("-"), "task finished");
+        info!(
+            plan = P::NAME,
+            sector = rec.sector.as_deref().unwrap_or("-"),
+            "task finished"
+        );
         TaskEnd::Finished
     } else {
         warn!(plan = P::NAME, sector = rec.sector.as_deref().unwrap_or("-"), reason = %reason, "task aborted");

@@ -26,7 +26,10 @@ pub struct StageLimits {
 impl StageLimits {
     pub fn new(cfg: &BTreeMap<String, usize>) -> Self {
         StageLimits {
-            limits: cfg.iter().map(|(k, v)| (k.clone(), Arc::new(Semaphore::new(*v)))).collect(),
+            limits: cfg
+                .iter()
+                .map(|(k, v)| (k.clone(), Arc::new(Semaphore::new(*v))))
+                .collect(),
             sizes: cfg.clone(),
         }
     }
@@ -97,10 +100,17 @@ pub struct Stores {
 
 impl Stores {
     pub fn path(&self, name: &str) -> Option<&Path> {
-        self.stores.iter().find(|s| s.0 == name).map(|s| s.1.as_path())
+        self.stores
+            .iter()
+            .find(|s| s.0 == name)
+            .map(|s| s.1.as_path())
     }
     pub fn writable(&self) -> Vec<String> {
-        self.stores.iter().filter(|s| !s.2).map(|s| s.0.clone()).collect()
+        self.stores
+            .iter()
+            .filter(|s| !s.2)
+            .map(|s| s.0.clone())
+            .collect()
     }
 }
 
@@ -123,7 +133,10 @@ impl StepEnv {
         if self.control.sleep(d).await {
             Ok(())
         } else {
-            Err(Failure::new(Level::Interrupt, anyhow::anyhow!("interrupted while waiting")))
+            Err(Failure::new(
+                Level::Interrupt,
+                anyhow::anyhow!("interrupted while waiting"),
+            ))
         }
     }
 
@@ -138,7 +151,9 @@ impl StepEnv {
     ) -> StepResult<T> {
         let _permit = match self.limits.limits.get(stage) {
             Some(sem) => {
-                self.control.set_activity(Activity::Waiting { stage: stage.into() });
+                self.control.set_activity(Activity::Waiting {
+                    stage: stage.into(),
+                });
                 let permit = tokio::select! {
                     p = sem.clone().acquire_owned() => p.map_err(|e| Failure::critical(e))?,
                     _ = self.control.until_interrupted() => {
@@ -150,10 +165,15 @@ impl StepEnv {
             }
             None => None,
         };
-        self.control.set_activity(Activity::Running { stage: stage.into() });
+        self.control.set_activity(Activity::Running {
+            stage: stage.into(),
+        });
         let res = tokio::task::spawn_blocking(move || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-                .unwrap_or_else(|_| Err(Failure::permanent(anyhow::anyhow!("a panic inside the step"))))
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+                Err(Failure::permanent(anyhow::anyhow!(
+                    "a panic inside the step"
+                )))
+            })
         })
         .await
         .unwrap_or_else(|e| Err(Failure::permanent(anyhow::anyhow!("step task failed: {e}"))));
@@ -165,7 +185,11 @@ impl StepEnv {
     /// anything else is a communication problem worth retrying (temporary).
     pub fn rpc<T>(&self, what: &str, r: MResult<T>) -> StepResult<T> {
         r.map_err(|e| {
-            let level = if e.is_not_found() { Level::Abort } else { Level::Temporary };
+            let level = if e.is_not_found() {
+                Level::Abort
+            } else {
+                Level::Temporary
+            };
             Failure::new(level, anyhow::anyhow!("{what}: {e}"))
         })
     }

@@ -40,7 +40,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(level: Level, error: impl Into<anyhow::Error>) -> Self {
-        Failure { level, error: error.into() }
+        Failure {
+            level,
+            error: error.into(),
+        }
     }
     pub fn temporary(e: impl Into<anyhow::Error>) -> Self {
         Self::new(Level::Temporary, e)

@@ -164,7 +164,11 @@ pub fn status(dir: &Path, circuit: Circuit) -> Result<Status> {
     let [params, vk, meta] = circuit.file_names()?;
     let (params_len, vk_len) = circuit.expected_sizes();
     let mut missing = false;
-    for (name, want) in [(&params, Some(params_len)), (&vk, Some(vk_len)), (&meta, None)] {
+    for (name, want) in [
+        (&params, Some(params_len)),
+        (&vk, Some(vk_len)),
+        (&meta, None),
+    ] {
         match fs::metadata(dir.join(name)) {
             Ok(m) => {
                 if let Some(want) = want {
@@ -179,10 +183,16 @@ pub fn status(dir: &Path, circuit: Circuit) -> Result<Status> {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing = true,
-            Err(e) => return Err(e).with_context(|| format!("reading {}", dir.join(name).display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading {}", dir.join(name).display()))
+            }
         }
     }
-    Ok(if missing { Status::Missing } else { Status::Ready })
+    Ok(if missing {
+        Status::Missing
+    } else {
+        Status::Ready
+    })
 }
 
 /// Fail fast, with the command that fixes it, when a circuit's parameters are absent. Called
@@ -210,7 +220,8 @@ pub fn require(circuit: Circuit) -> Result<()> {
 /// `<cache>/.venus-params.lock` so that concurrent callers wait instead of generating twice.
 pub fn ensure(worker_exe: &Path, progress: &mut dyn Write) -> Result<()> {
     let dir = cache_dir();
-    fs::create_dir_all(&dir).with_context(|| format!("creating parameter cache {}", dir.display()))?;
+    fs::create_dir_all(&dir)
+        .with_context(|| format!("creating parameter cache {}", dir.display()))?;
     let lock_path = dir.join(".venus-params.lock");
     let lock = File::options()
         .create(true)
@@ -219,18 +230,31 @@ pub fn ensure(worker_exe: &Path, progress: &mut dyn Write) -> Result<()> {
         .open(&lock_path)
         .with_context(|| format!("opening {}", lock_path.display()))?;
     if lock.try_lock().is_err() {
-        writeln!(progress, "params: another process is generating parameters in {}; waiting", dir.display())?;
+        writeln!(
+            progress,
+            "params: another process is generating parameters in {}; waiting",
+            dir.display()
+        )?;
         lock.lock().context("waiting for the parameter lock")?;
     }
 
     for circuit in Circuit::ALL {
         match status(&dir, circuit)? {
             Status::Ready => {
-                writeln!(progress, "params: {} ready in {}", circuit.name(), dir.display())?;
+                writeln!(
+                    progress,
+                    "params: {} ready in {}",
+                    circuit.name(),
+                    dir.display()
+                )?;
                 continue;
             }
             Status::Damaged(why) => {
-                writeln!(progress, "params: {} damaged ({why}); regenerating", circuit.name())?;
+                writeln!(
+                    progress,
+                    "params: {} damaged ({why}); regenerating",
+                    circuit.name()
+                )?;
                 for name in circuit.file_names()? {
                     let _ = fs::remove_file(dir.join(name));
                 }
@@ -242,10 +266,19 @@ pub fn ensure(worker_exe: &Path, progress: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-fn generate(worker_exe: &Path, dir: &Path, circuit: Circuit, progress: &mut dyn Write) -> Result<()> {
+fn generate(
+    worker_exe: &Path,
+    dir: &Path,
+    circuit: Circuit,
+    progress: &mut dyn Write,
+) -> Result<()> {
     let staging = dir.join(format!(".staging-{}", circuit.name()));
     if staging.exists() {
-        writeln!(progress, "params: discarding an interrupted generation of {}", circuit.name())?;
+        writeln!(
+            progress,
+            "params: discarding an interrupted generation of {}",
+            circuit.name()
+        )?;
         fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))?;
     }
     fs::create_dir_all(&staging)?;
@@ -283,10 +316,17 @@ fn generate(worker_exe: &Path, dir: &Path, circuit: Circuit, progress: &mut dyn 
             )?;
         }
     };
-    ensure!(exit.success(), "parameter generation for {} failed ({exit})", circuit.name());
+    ensure!(
+        exit.success(),
+        "parameter generation for {} failed ({exit})",
+        circuit.name()
+    );
     match status(&staging, circuit)? {
         Status::Ready => {}
-        other => bail!("generation of {} produced incomplete files: {other:?}", circuit.name()),
+        other => bail!(
+            "generation of {} produced incomplete files: {other:?}",
+            circuit.name()
+        ),
     }
     // Durable first, visible second: fsync each file, then rename into place, `.params` last but
     // one and `.meta` last so that `status` never sees a complete set before the data is on disk.

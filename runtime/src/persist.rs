@@ -27,7 +27,8 @@ pub fn move_sector_files(file: &Path, dir: &Path, dest_file: &Path, dest_dir: &P
         );
     }
     if dir.exists() {
-        move_dir(dir, dest_dir).with_context(|| format!("moving {} to {}", dir.display(), dest_dir.display()))?;
+        move_dir(dir, dest_dir)
+            .with_context(|| format!("moving {} to {}", dir.display(), dest_dir.display()))?;
     } else if !dest_dir.is_dir() {
         bail!("cache directory {} is missing", dir.display());
     }
@@ -118,7 +119,10 @@ mod tests {
         fs::create_dir_all(f.parent().unwrap()).unwrap();
         fs::write(&f, b"sealed").unwrap();
         fs::write(d.join("p_aux"), b"aux").unwrap();
-        let (df, dd) = (t.path().join("store/sealed/s"), t.path().join("store/cache/s"));
+        let (df, dd) = (
+            t.path().join("store/sealed/s"),
+            t.path().join("store/cache/s"),
+        );
         move_sector_files(&f, &d, &df, &dd).unwrap();
         assert_eq!(fs::read(&df).unwrap(), b"sealed");
         assert_eq!(fs::read(dd.join("p_aux")).unwrap(), b"aux");

@@ -17,7 +17,9 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use filecoin_proofs_api::seal::{
     self, SealCommitPhase1Output, SealPreCommitPhase1Output, SealPreCommitPhase2Output,
 };
-use filecoin_proofs_api::{update, RegisteredSealProof, RegisteredUpdateProof, UnpaddedBytesAmount};
+use filecoin_proofs_api::{
+    update, RegisteredSealProof, RegisteredUpdateProof, UnpaddedBytesAmount,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::params::{self, Circuit};
@@ -50,7 +52,11 @@ pub enum PieceSource {
     /// A pledge piece: zeros of the given unpadded size.
     Zeros { unpadded_size: u64 },
     /// Deal data in a local file, expected to commit to `comm_p`.
-    File { path: PathBuf, unpadded_size: u64, comm_p: Commitment },
+    File {
+        path: PathBuf,
+        unpadded_size: u64,
+        comm_p: Commitment,
+    },
 }
 
 /// Everything PC1..C2 need to identify the sector cryptographically.
@@ -64,12 +70,29 @@ pub struct SealInputs {
 
 pub trait Proofs: Send + Sync + 'static {
     /// Write the staged (unsealed) file from the pieces, padded to the full sector with zeros.
-    fn add_pieces(&self, proof_type: SealProof, staged: &Path, pieces: &[PieceSource]) -> Result<Vec<PieceInfo>>;
+    fn add_pieces(
+        &self,
+        proof_type: SealProof,
+        staged: &Path,
+        pieces: &[PieceSource],
+    ) -> Result<Vec<PieceInfo>>;
     /// Build the data tree over the staged file and check its root against the pieces' comm_d.
-    fn tree_d(&self, proof_type: SealProof, staged: &Path, pieces: &[PieceInfo]) -> Result<Commitment>;
+    fn tree_d(
+        &self,
+        proof_type: SealProof,
+        staged: &Path,
+        pieces: &[PieceInfo],
+    ) -> Result<Commitment>;
     fn pc1(&self, inp: &SealInputs, cache: &Path, staged: &Path, sealed: &Path) -> Result<PC1Out>;
     fn pc2(&self, pc1: &PC1Out, cache: &Path, sealed: &Path) -> Result<PC2Out>;
-    fn c1(&self, inp: &SealInputs, seed: [u8; 32], pc2: &PC2Out, cache: &Path, sealed: &Path) -> Result<C1Out>;
+    fn c1(
+        &self,
+        inp: &SealInputs,
+        seed: [u8; 32],
+        pc2: &PC2Out,
+        cache: &Path,
+        sealed: &Path,
+    ) -> Result<C1Out>;
     fn c2(&self, inp: &SealInputs, c1: &C1Out) -> Result<Vec<u8>>;
     #[allow(clippy::too_many_arguments)]
     fn verify_seal(
@@ -195,7 +218,9 @@ pub fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 fn lib_pieces(pieces: &[PieceInfo]) -> Result<Vec<filecoin_proofs_api::PieceInfo>> {
     pieces
         .iter()
-        .map(|p| filecoin_proofs_api::PieceInfo::new(p.comm_p, UnpaddedBytesAmount(p.unpadded_size)))
+        .map(|p| {
+            filecoin_proofs_api::PieceInfo::new(p.comm_p, UnpaddedBytesAmount(p.unpadded_size))
+        })
         .collect()
 }
 
@@ -216,14 +241,21 @@ fn check_len(path: &Path, want: u64, what: &str) -> Result<()> {
 pub struct RealProofs;
 
 impl Proofs for RealProofs {
-    fn add_pieces(&self, proof_type: SealProof, staged: &Path, pieces: &[PieceSource]) -> Result<Vec<PieceInfo>> {
+    fn add_pieces(
+        &self,
+        proof_type: SealProof,
+        staged: &Path,
+        pieces: &[PieceSource],
+    ) -> Result<Vec<PieceInfo>> {
         let rsp = seal_proof(proof_type)?;
         let sector = u64::from(rsp.sector_size());
         // The library accepts pieces beyond the sector; we refuse them before writing anything.
         let mut padded_total = 0u64;
         for p in pieces {
             let size = match p {
-                PieceSource::Zeros { unpadded_size } | PieceSource::File { unpadded_size, .. } => *unpadded_size,
+                PieceSource::Zeros { unpadded_size } | PieceSource::File { unpadded_size, .. } => {
+                    *unpadded_size
+                }
             };
             let padded = size + size / 127;
             ensure!(
@@ -249,7 +281,10 @@ impl Proofs for RealProofs {
             .with_context(|| format!("creating staged file {}", staged.display()))?;
         let mut infos = Vec::new();
         let mut lengths: Vec<UnpaddedBytesAmount> = Vec::new();
-        let mut add = |reader: &mut dyn Read, size: u64, file: &mut File| -> Result<filecoin_proofs_api::PieceInfo> {
+        let mut add = |reader: &mut dyn Read,
+                       size: u64,
+                       file: &mut File|
+         -> Result<filecoin_proofs_api::PieceInfo> {
             let (info, _) = guarded("add piece", || {
                 seal::add_piece(rsp, reader, &mut *file, UnpaddedBytesAmount(size), &lengths)
             })?;
@@ -259,11 +294,23 @@ impl Proofs for RealProofs {
         for p in pieces {
             match p {
                 PieceSource::Zeros { unpadded_size } => {
-                    let info = add(&mut io::repeat(0).take(*unpadded_size), *unpadded_size, &mut file)?;
-                    infos.push(PieceInfo { comm_p: info.commitment, unpadded_size: *unpadded_size });
+                    let info = add(
+                        &mut io::repeat(0).take(*unpadded_size),
+                        *unpadded_size,
+                        &mut file,
+                    )?;
+                    infos.push(PieceInfo {
+                        comm_p: info.commitment,
+                        unpadded_size: *unpadded_size,
+                    });
                 }
-                PieceSource::File { path, unpadded_size, comm_p } => {
-                    let src = File::open(path).with_context(|| format!("opening piece file {}", path.display()))?;
+                PieceSource::File {
+                    path,
+                    unpadded_size,
+                    comm_p,
+                } => {
+                    let src = File::open(path)
+                        .with_context(|| format!("opening piece file {}", path.display()))?;
                     let len = src.metadata()?.len();
                     ensure!(
                         len <= *unpadded_size,
@@ -280,7 +327,10 @@ impl Proofs for RealProofs {
                         hex::encode(comm_p),
                         hex::encode(info.commitment)
                     );
-                    infos.push(PieceInfo { comm_p: info.commitment, unpadded_size: *unpadded_size });
+                    infos.push(PieceInfo {
+                        comm_p: info.commitment,
+                        unpadded_size: *unpadded_size,
+                    });
                 }
             }
         }
@@ -295,7 +345,10 @@ impl Proofs for RealProofs {
             }
             let size = unpadded(padded);
             let info = add(&mut io::repeat(0).take(size), size, &mut file)?;
-            infos.push(PieceInfo { comm_p: info.commitment, unpadded_size: size });
+            infos.push(PieceInfo {
+                comm_p: info.commitment,
+                unpadded_size: size,
+            });
             remaining -= padded;
         }
         file.flush_all()?;
@@ -303,14 +356,25 @@ impl Proofs for RealProofs {
         Ok(infos)
     }
 
-    fn tree_d(&self, proof_type: SealProof, staged: &Path, pieces: &[PieceInfo]) -> Result<Commitment> {
+    fn tree_d(
+        &self,
+        proof_type: SealProof,
+        staged: &Path,
+        pieces: &[PieceInfo],
+    ) -> Result<Commitment> {
         use filecoin_proofs::constants::DefaultPieceHasher;
-        use storage_proofs_core::merkle::{create_base_merkle_tree, BinaryMerkleTree, MerkleTreeTrait};
+        use storage_proofs_core::merkle::{
+            create_base_merkle_tree, BinaryMerkleTree, MerkleTreeTrait,
+        };
         let sector = sector_size(proof_type)?;
         check_len(staged, sector, "staged file")?;
         let data = fs::read(staged)?;
         let tree = guarded("tree-d", || {
-            create_base_merkle_tree::<BinaryMerkleTree<DefaultPieceHasher>>(None, data.len() / 32, &data)
+            create_base_merkle_tree::<BinaryMerkleTree<DefaultPieceHasher>>(
+                None,
+                data.len() / 32,
+                &data,
+            )
         })?;
         let root: Commitment = filecoin_proofs::commitment_from_fr(tree.root().into());
         let expected = self.comm_d(proof_type, pieces)?;
@@ -354,15 +418,30 @@ impl Proofs for RealProofs {
     }
 
     fn pc2(&self, pc1: &PC1Out, cache: &Path, sealed: &Path) -> Result<PC2Out> {
-        let out: SealPreCommitPhase1Output = serde_json::from_value(pc1.0.clone()).context("decoding PC1 output")?;
+        let out: SealPreCommitPhase1Output =
+            serde_json::from_value(pc1.0.clone()).context("decoding PC1 output")?;
         let out = guarded("PC2", || seal::seal_pre_commit_phase2(out, cache, sealed))?;
-        Ok(PC2Out { comm_r: out.comm_r, comm_d: out.comm_d })
+        Ok(PC2Out {
+            comm_r: out.comm_r,
+            comm_d: out.comm_d,
+        })
     }
 
-    fn c1(&self, inp: &SealInputs, seed: [u8; 32], pc2: &PC2Out, cache: &Path, sealed: &Path) -> Result<C1Out> {
+    fn c1(
+        &self,
+        inp: &SealInputs,
+        seed: [u8; 32],
+        pc2: &PC2Out,
+        cache: &Path,
+        sealed: &Path,
+    ) -> Result<C1Out> {
         let rsp = seal_proof(inp.proof_type)?;
         let pieces = lib_pieces(&inp.pieces)?;
-        let pre = SealPreCommitPhase2Output { registered_proof: rsp, comm_r: pc2.comm_r, comm_d: pc2.comm_d };
+        let pre = SealPreCommitPhase2Output {
+            registered_proof: rsp,
+            comm_r: pc2.comm_r,
+            comm_d: pc2.comm_d,
+        };
         let out = guarded("C1", || {
             seal::seal_commit_phase1(
                 cache,
@@ -380,7 +459,8 @@ impl Proofs for RealProofs {
 
     fn c2(&self, inp: &SealInputs, c1: &C1Out) -> Result<Vec<u8>> {
         params::require(Circuit::PoRep2KiB).or_else(|e| require_if_2k(inp.proof_type, e))?;
-        let out: SealCommitPhase1Output = serde_json::from_value(c1.0.clone()).context("decoding C1 output")?;
+        let out: SealCommitPhase1Output =
+            serde_json::from_value(c1.0.clone()).context("decoding C1 output")?;
         let out = guarded("C2", || {
             seal::seal_commit_phase2(
                 out,
@@ -432,7 +512,10 @@ impl Proofs for RealProofs {
         let info = guarded("piece commitment", || {
             seal::generate_piece_commitment(rsp, reader, UnpaddedBytesAmount(size))
         })?;
-        Ok(PieceInfo { comm_p: info.commitment, unpadded_size: size })
+        Ok(PieceInfo {
+            comm_p: info.commitment,
+            unpadded_size: size,
+        })
     }
 
     fn snap_encode(

@@ -98,7 +98,8 @@ impl TaskStore {
             );
         }
         let path = Self::db_path(location);
-        let conn = Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let conn =
+            Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -146,7 +147,11 @@ impl TaskStore {
              );",
         )
         .with_context(|| format!("initialising {}", path.display()))?;
-        Ok(TaskStore { conn, path, _lock: lock })
+        Ok(TaskStore {
+            conn,
+            path,
+            _lock: lock,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -209,7 +214,9 @@ impl TaskStore {
         step_ms: i64,
     ) -> Result<()> {
         let now = now_ms();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = tx.execute(
             "UPDATE task SET state = ?1, data = ?2, sector = ?3, retry = 0, last_error = NULL, updated_at_ms = ?4
              WHERE id = 1 AND uid = ?5",
@@ -245,20 +252,27 @@ impl TaskStore {
 
     /// End the current task: move it to history and clear the slot for the next one.
     pub fn finish(&mut self, rec: &RawRecord, outcome: &str, reason: Option<&str>) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR REPLACE INTO history (task_uid, sector, plan, outcome, reason, started_at_ms, ended_at_ms, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![rec.uid, rec.sector, rec.plan, outcome, reason, rec.started_at_ms, now_ms(), rec.data],
         )?;
-        tx.execute("DELETE FROM task WHERE id = 1 AND uid = ?1", params![rec.uid])?;
+        tx.execute(
+            "DELETE FROM task WHERE id = 1 AND uid = ?1",
+            params![rec.uid],
+        )?;
         tx.commit()?;
         Ok(())
     }
 
     /// Move an unreadable record out of the way, keeping every byte of it.
     pub fn quarantine(&mut self, reason: &str) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row: Option<String> = tx
             .query_row(
                 "SELECT json_object('uid', uid, 'format', format, 'plan', plan, 'state', state, 'sector', sector,
@@ -322,7 +336,9 @@ impl TaskStore {
     }
 
     pub fn quarantined_count(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))?)
     }
 }
 

@@ -319,9 +319,12 @@ pub mod b64_32 {
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let s = String::deserialize(d)?;
-        let v = STANDARD.decode(s.as_bytes()).map_err(serde::de::Error::custom)?;
-        v.try_into()
-            .map_err(|v: Vec<u8>| serde::de::Error::custom(format!("expected 32 bytes, got {}", v.len())))
+        let v = STANDARD
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)?;
+        v.try_into().map_err(|v: Vec<u8>| {
+            serde::de::Error::custom(format!("expected 32 bytes, got {}", v.len()))
+        })
     }
 }
 
@@ -334,7 +337,9 @@ pub mod b64_vec {
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = String::deserialize(d)?;
-        STANDARD.decode(s.as_bytes()).map_err(serde::de::Error::custom)
+        STANDARD
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -359,7 +364,9 @@ pub mod piece_cid {
     fn read_varint(bytes: &[u8], pos: &mut usize) -> Result<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
-            let Some(&b) = bytes.get(*pos) else { bail!("truncated CID") };
+            let Some(&b) = bytes.get(*pos) else {
+                bail!("truncated CID")
+            };
             *pos += 1;
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
@@ -394,7 +401,10 @@ pub mod piece_cid {
 
     pub fn to_commitment(cid: &Cid) -> Result<Commitment> {
         let s = cid.root.as_str();
-        ensure!(s.starts_with('b'), "piece CID {s:?} is not base32 (expected a 'b' prefix)");
+        ensure!(
+            s.starts_with('b'),
+            "piece CID {s:?} is not base32 (expected a 'b' prefix)"
+        );
         let mut bytes = Vec::new();
         let (mut acc, mut bits) = (0u32, 0u32);
         for c in s[1..].bytes() {
@@ -409,10 +419,22 @@ pub mod piece_cid {
             }
         }
         let mut pos = 0;
-        ensure!(read_varint(&bytes, &mut pos)? == 1, "piece CID {s:?} is not CIDv1");
-        ensure!(read_varint(&bytes, &mut pos)? == CODEC_UNSEALED, "CID {s:?} is not a piece CID");
-        ensure!(read_varint(&bytes, &mut pos)? == MH_SHA2_256_TRUNC254, "CID {s:?} has the wrong hash");
-        ensure!(read_varint(&bytes, &mut pos)? == 32, "CID {s:?} has the wrong digest length");
+        ensure!(
+            read_varint(&bytes, &mut pos)? == 1,
+            "piece CID {s:?} is not CIDv1"
+        );
+        ensure!(
+            read_varint(&bytes, &mut pos)? == CODEC_UNSEALED,
+            "CID {s:?} is not a piece CID"
+        );
+        ensure!(
+            read_varint(&bytes, &mut pos)? == MH_SHA2_256_TRUNC254,
+            "CID {s:?} has the wrong hash"
+        );
+        ensure!(
+            read_varint(&bytes, &mut pos)? == 32,
+            "CID {s:?} has the wrong digest length"
+        );
         let digest: Commitment = bytes
             .get(pos..pos + 32)
             .ok_or_else(|| anyhow::anyhow!("truncated piece CID {s:?}"))?

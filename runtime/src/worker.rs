@@ -57,7 +57,11 @@ pub struct ResumeRefused(pub String);
 
 impl Worker {
     /// Build the worker from its config: open or connect the manager, prepare thread controls.
-    pub fn new(cfg: Config, proofs: Arc<dyn Proofs>, remote: Option<Arc<dyn SectorManager>>) -> Result<Self> {
+    pub fn new(
+        cfg: Config,
+        proofs: Arc<dyn Proofs>,
+        remote: Option<Arc<dyn SectorManager>>,
+    ) -> Result<Self> {
         let name = cfg.worker_name();
         let (manager, local_manager): (Arc<dyn SectorManager>, _) = match remote {
             Some(m) => (m, None),
@@ -66,7 +70,11 @@ impl Worker {
                     bail!("a remote sector manager is configured but no client was given");
                 }
                 let e = &cfg.sector_manager.embedded;
-                let stores = cfg.attached_stores().into_iter().map(|(n, p, _)| (n, p)).collect();
+                let stores = cfg
+                    .attached_stores()
+                    .into_iter()
+                    .map(|(n, p, _)| (n, p))
+                    .collect();
                 let lm = Arc::new(
                     LocalManager::open(
                         LocalManagerConfig {
@@ -95,7 +103,15 @@ impl Worker {
             })
             .collect();
         let limits = Arc::new(StageLimits::new(&cfg.processors.limitation.concurrent));
-        Ok(Worker { name, threads, manager, local_manager, limits, cfg, proofs })
+        Ok(Worker {
+            name,
+            threads,
+            manager,
+            local_manager,
+            limits,
+            cfg,
+            proofs,
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -106,13 +122,16 @@ impl Worker {
         let stores: Vec<_> = self.cfg.attached_stores();
         for (_, p, ro) in &stores {
             if !ro {
-                std::fs::create_dir_all(p).with_context(|| format!("creating persist store {}", p.display()))?;
+                std::fs::create_dir_all(p)
+                    .with_context(|| format!("creating persist store {}", p.display()))?;
             }
         }
         Ok(StepEnv {
             index: t.index,
             worker_name: self.name.clone(),
-            location: Location { root: t.location.clone() },
+            location: Location {
+                root: t.location.clone(),
+            },
             sealing: self.cfg.sealing_for(t.index)?,
             manager: self.manager.clone(),
             proofs: self.proofs.clone(),
@@ -161,7 +180,10 @@ impl Worker {
     }
 
     pub fn summary(&self) -> WorkerThreadsSummary {
-        let mut s = WorkerThreadsSummary { threads: self.threads.len(), ..Default::default() };
+        let mut s = WorkerThreadsSummary {
+            threads: self.threads.len(),
+            ..Default::default()
+        };
         for t in &self.threads {
             let st = t.control.status();
             match st.activity {
@@ -211,7 +233,12 @@ impl Worker {
     }
 
     /// Validate and deliver a resume. `Ok(false)`: the thread is not paused (nothing to resume).
-    pub fn resume(&self, index: usize, state: Option<&str>, force: bool) -> Result<bool, ResumeRefused> {
+    pub fn resume(
+        &self,
+        index: usize,
+        state: Option<&str>,
+        force: bool,
+    ) -> Result<bool, ResumeRefused> {
         let t = self.thread(index)?;
         let status = t.control.status();
         if status.activity != Activity::Paused {
@@ -220,7 +247,9 @@ impl Worker {
         if let Some(target) = state {
             validate_resume(&status.plan, status.state.as_deref(), target, force)?;
         }
-        Ok(t.control.resume(ResumeCmd { state: state.map(str::to_string) }))
+        Ok(t.control.resume(ResumeCmd {
+            state: state.map(str::to_string),
+        }))
     }
 }
 
@@ -228,7 +257,12 @@ impl Worker {
 /// S must be a state of the plan, and be the current state, a state from which the current state
 /// is reachable (a fall-back: that part of the flow runs again), or `Abort`. `force` allows any
 /// state of the plan. Everything is checked before anything changes.
-pub fn validate_resume(plan: &str, current: Option<&str>, target: &str, force: bool) -> Result<(), ResumeRefused> {
+pub fn validate_resume(
+    plan: &str,
+    current: Option<&str>,
+    target: &str,
+    force: bool,
+) -> Result<(), ResumeRefused> {
     let meta = plans::meta(plan).ok_or_else(|| ResumeRefused(format!("unknown plan {plan:?}")))?;
     let names: Vec<&str> = meta.state_names().collect();
     if !names.contains(&target) {
@@ -236,7 +270,9 @@ pub fn validate_resume(plan: &str, current: Option<&str>, target: &str, force: b
             .iter()
             .filter(|p| **p != plan)
             .find(|p| plans::meta(p).is_some_and(|m| m.state(target).is_some()));
-        let hint = other.map(|p| format!(" ({target} is a state of the {p} plan)")).unwrap_or_default();
+        let hint = other
+            .map(|p| format!(" ({target} is a state of the {p} plan)"))
+            .unwrap_or_default();
         return Err(ResumeRefused(format!(
             "unknown state {target:?} for the {plan} plan{hint}; states of {plan}: {}",
             names.join(", ")
@@ -256,7 +292,9 @@ pub fn validate_resume(plan: &str, current: Option<&str>, target: &str, force: b
     let valid: Vec<&str> = names
         .iter()
         .copied()
-        .filter(|s| *s == current || *s == "Abort" || (*s != "Finished" && meta.can_reach(s, current)))
+        .filter(|s| {
+            *s == current || *s == "Abort" || (*s != "Finished" && meta.can_reach(s, current))
+        })
         .collect();
     Err(ResumeRefused(format!(
         "refusing to resume the {plan} task from {current} at {target}: {target} is not the current state, \
@@ -267,7 +305,12 @@ pub fn validate_resume(plan: &str, current: Option<&str>, target: &str, force: b
 }
 
 /// The loop of one sealing thread: take a task, run it to its end or a pause, repeat.
-async fn thread_loop(env: StepEnv, plan: String, max_tasks: Option<usize>, stop_on_pause: bool) -> Result<()> {
+async fn thread_loop(
+    env: StepEnv,
+    plan: String,
+    max_tasks: Option<usize>,
+    stop_on_pause: bool,
+) -> Result<()> {
     let control = env.control.clone();
     let mut store = TaskStore::open(&env.location.root)?;
     info!(thread = env.index, location = %env.location.root.display(), plan = %plan, "sealing thread started");
@@ -280,7 +323,10 @@ async fn thread_loop(env: StepEnv, plan: String, max_tasks: Option<usize>, stop_
         let rec = match store.load()? {
             Some(r) => r,
             None => {
-                if ended > 0 && !control.sleep(env.sealing.seal_interval).await && control.signals().shutdown {
+                if ended > 0
+                    && !control.sleep(env.sealing.seal_interval).await
+                    && control.signals().shutdown
+                {
                     break;
                 }
                 if control.signals().pause {
@@ -291,9 +337,15 @@ async fn thread_loop(env: StepEnv, plan: String, max_tasks: Option<usize>, stop_
             }
         };
         let end = match rec.plan.as_str() {
-            "sealer" => run_task::<sealer::Plan>(&env, &mut store, rec.clone(), resume.take()).await,
-            "snapup" => run_task::<snapup::Plan>(&env, &mut store, rec.clone(), resume.take()).await,
-            other => TaskEnd::Unreadable(format!("the task record names an unknown plan {other:?}")),
+            "sealer" => {
+                run_task::<sealer::Plan>(&env, &mut store, rec.clone(), resume.take()).await
+            }
+            "snapup" => {
+                run_task::<snapup::Plan>(&env, &mut store, rec.clone(), resume.take()).await
+            }
+            other => {
+                TaskEnd::Unreadable(format!("the task record names an unknown plan {other:?}"))
+            }
         };
         match end {
             TaskEnd::Finished | TaskEnd::Aborted(_) => {
@@ -309,7 +361,10 @@ async fn thread_loop(env: StepEnv, plan: String, max_tasks: Option<usize>, stop_
                     break;
                 }
                 if stop_on_pause {
-                    bail!("thread paused: {}", err.unwrap_or_else(|| "on request".into()));
+                    bail!(
+                        "thread paused: {}",
+                        err.unwrap_or_else(|| "on request".into())
+                    );
                 }
                 match pause_and_wait(&control, err).await {
                     Some(cmd) => resume = cmd.state.map(|state| Override { state }),

@@ -7,13 +7,17 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use venus_runtime::config::Config;
+use venus_runtime::control_api::{self, format_list, ControlClient};
 use venus_runtime::proofs::RealProofs;
 use venus_runtime::worker::{RunOptions, Worker};
-use venus_runtime::control_api::{self, format_list, ControlClient};
 use venus_runtime::{demo, params};
 
 #[derive(Parser)]
-#[command(name = "venus-worker", version, about = "Filecoin sealing worker driven by plan files")]
+#[command(
+    name = "venus-worker",
+    version,
+    about = "Filecoin sealing worker driven by plan files"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -117,8 +121,12 @@ enum Format {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,venus_runtime=info,venus_worker=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn plan_path(root: &std::path::Path, plan: &str) -> PathBuf {
@@ -133,7 +141,10 @@ fn plan_path(root: &std::path::Path, plan: &str) -> PathBuf {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Params { generate_one: Some(c), .. } => params::generate_one(&c),
+        Cmd::Params {
+            generate_one: Some(c),
+            ..
+        } => params::generate_one(&c),
         Cmd::Params { check: true, .. } => {
             let dir = params::cache_dir();
             let mut missing = false;
@@ -143,7 +154,10 @@ fn main() -> Result<()> {
                 missing |= s != params::Status::Ready;
             }
             if missing {
-                bail!("parameters are missing in {}: run `venus-worker params`", dir.display());
+                bail!(
+                    "parameters are missing in {}: run `venus-worker params`",
+                    dir.display()
+                );
             }
             Ok(())
         }
@@ -154,7 +168,11 @@ fn main() -> Result<()> {
                 (Some(h), _) => h,
                 (None, Some(c)) => {
                     let cfg = Config::load(&c)?;
-                    let host = if cfg.worker.rpc_server.host == "0.0.0.0" { "127.0.0.1".into() } else { cfg.worker.rpc_server.host.clone() };
+                    let host = if cfg.worker.rpc_server.host == "0.0.0.0" {
+                        "127.0.0.1".into()
+                    } else {
+                        cfg.worker.rpc_server.host.clone()
+                    };
                     format!("{host}:{}", cfg.worker.rpc_server.port)
                 }
                 (None, None) => "127.0.0.1:17890".into(),
@@ -179,7 +197,10 @@ fn main() -> Result<()> {
                 Ok(())
             })
         }
-        Cmd::Daemon { config, tasks_per_thread } => {
+        Cmd::Daemon {
+            config,
+            tasks_per_thread,
+        } => {
             init_logging();
             let cfg = Config::load(&config)?;
             runtime()?.block_on(async move {
@@ -193,12 +214,20 @@ fn main() -> Result<()> {
                     tracing::info!("shutting down");
                     w.shutdown();
                 });
-                worker.run(RunOptions { tasks_per_thread, stop_on_pause: false }).await
+                worker
+                    .run(RunOptions {
+                        tasks_per_thread,
+                        stop_on_pause: false,
+                    })
+                    .await
             })
         }
         Cmd::Demo { dir, json } => {
             init_logging();
-            eprintln!("demo: checking proof parameters (generated once per machine, kept in {})", params::cache_dir().display());
+            eprintln!(
+                "demo: checking proof parameters (generated once per machine, kept in {})",
+                params::cache_dir().display()
+            );
             params::ensure(&std::env::current_exe()?, &mut std::io::stderr())?;
             let tasks = runtime()?.block_on(demo::run(&dir, Arc::new(RealProofs)))?;
             if json {
@@ -212,7 +241,10 @@ fn main() -> Result<()> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 fn plan_cmd(cmd: PlanCmd) -> Result<()> {
@@ -223,7 +255,10 @@ fn plan_cmd(cmd: PlanCmd) -> Result<()> {
                     "{}: ok ({} states, {} transitions)",
                     plan_meta::display_path(&file),
                     plan.states.len(),
-                    plan.states.iter().map(|s| s.transitions.len()).sum::<usize>()
+                    plan.states
+                        .iter()
+                        .map(|s| s.transitions.len())
+                        .sum::<usize>()
                 );
                 Ok(())
             }

@@ -51,11 +51,13 @@ mod st {
 
 impl LocalManager {
     pub fn open(cfg: LocalManagerConfig, proofs: Arc<dyn Proofs>) -> Result<Self> {
-        std::fs::create_dir_all(&cfg.home).with_context(|| format!("creating {}", cfg.home.display()))?;
+        std::fs::create_dir_all(&cfg.home)
+            .with_context(|| format!("creating {}", cfg.home.display()))?;
         std::fs::create_dir_all(cfg.home.join("pieces"))?;
         std::fs::create_dir_all(cfg.home.join("store"))?;
         let path = cfg.home.join("manager.sqlite");
-        let conn = Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let conn =
+            Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(Duration::from_secs(30))?;
@@ -92,7 +94,11 @@ impl LocalManager {
                 last_ping_ms INTEGER NOT NULL
              );",
         )?;
-        Ok(LocalManager { db: Mutex::new(conn), cfg, proofs })
+        Ok(LocalManager {
+            db: Mutex::new(conn),
+            cfg,
+            proofs,
+        })
     }
 
     pub fn home(&self) -> &Path {
@@ -103,7 +109,11 @@ impl LocalManager {
         if name == EMBEDDED_STORE {
             return Some(self.cfg.home.join("store"));
         }
-        self.cfg.stores.iter().find(|(n, _)| n == name).map(|(_, p)| p.clone())
+        self.cfg
+            .stores
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
     }
 
     /// Run a closure on the database.
@@ -113,7 +123,10 @@ impl LocalManager {
     ) -> MResult<T> {
         // SQLite calls here take microseconds to a few milliseconds (one fsync per commit):
         // cheaper inline than a hop to the blocking pool.
-        let mut conn = self.db.lock().map_err(|_| ManagerError::new("database lock poisoned"))?;
+        let mut conn = self
+            .db
+            .lock()
+            .map_err(|_| ManagerError::new("database lock poisoned"))?;
         f(&mut conn)
     }
 
@@ -174,7 +187,9 @@ impl LocalManager {
 
     pub async fn list_workers(&self) -> MResult<Vec<(WorkerPingInfo, i64)>> {
         self.with_db(|c| {
-            let mut s = c.prepare("SELECT name, dest, version, summary, last_ping_ms FROM workers ORDER BY name")?;
+            let mut s = c.prepare(
+                "SELECT name, dest, version, summary, last_ping_ms FROM workers ORDER BY name",
+            )?;
             let rows = s
                 .query_map([], |r| {
                     let summary: String = r.get(3)?;
@@ -212,25 +227,35 @@ impl LocalManager {
             while offset % padded != 0 {
                 padded /= 2;
             }
-            pieces.push(PieceInfo { comm_p: zero_comm_p(padded), unpadded_size: proofs::unpadded(padded) });
+            pieces.push(PieceInfo {
+                comm_p: zero_comm_p(padded),
+                unpadded_size: proofs::unpadded(padded),
+            });
             remaining -= padded;
         }
         Ok(pieces)
     }
 
     fn has_sealed_files(store: &Path, id: SectorId, upgrade: bool) -> bool {
-        let (file, cache) = if upgrade { ("update", "update-cache") } else { ("sealed", "cache") };
+        let (file, cache) = if upgrade {
+            ("update", "update-cache")
+        } else {
+            ("sealed", "cache")
+        };
         let sealed = store.join(file).join(id.to_string());
         let cache = store.join(cache).join(id.to_string());
-        sealed.is_file() && cache.join("p_aux").is_file() || (upgrade && sealed.is_file() && cache.is_dir())
+        sealed.is_file() && cache.join("p_aux").is_file()
+            || (upgrade && sealed.is_file() && cache.is_dir())
     }
 }
 
 /// comm_p of a zero piece of the given padded size (the library computes it; zeros are cheap).
 fn zero_comm_p(padded: u64) -> Commitment {
-    filecoin_proofs::pieces::zero_padding(filecoin_proofs::UnpaddedBytesAmount(proofs::unpadded(padded)))
-        .map(|p| p.commitment)
-        .unwrap_or([0u8; 32])
+    filecoin_proofs::pieces::zero_padding(filecoin_proofs::UnpaddedBytesAmount(proofs::unpadded(
+        padded,
+    )))
+    .map(|p| p.commitment)
+    .unwrap_or([0u8; 32])
 }
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -262,7 +287,8 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> MResult<T> {
-    serde_json::from_str(s).map_err(|e| ManagerError::new(format!("corrupt {what} in manager database: {e}")))
+    serde_json::from_str(s)
+        .map_err(|e| ManagerError::new(format!("corrupt {what} in manager database: {e}")))
 }
 
 #[async_trait]
@@ -270,8 +296,14 @@ impl SectorManager for LocalManager {
     async fn allocate_sector(&self, spec: AllocateSectorSpec) -> MResult<Option<AllocatedSector>> {
         let miner = self.cfg.miner;
         let proof_type = self.cfg.proof_type;
-        if spec.allowed_miners.as_ref().is_some_and(|m| !m.contains(&miner))
-            || spec.allowed_proof_types.as_ref().is_some_and(|p| !p.contains(&proof_type))
+        if spec
+            .allowed_miners
+            .as_ref()
+            .is_some_and(|m| !m.contains(&miner))
+            || spec
+                .allowed_proof_types
+                .as_ref()
+                .is_some_and(|p| !p.contains(&proof_type))
         {
             return Ok(None);
         }
@@ -315,7 +347,10 @@ impl SectorManager for LocalManager {
     }
 
     async fn assign_ticket(&self, id: SectorId) -> MResult<Ticket> {
-        let ticket = Ticket { ticket: random32(), epoch: epoch_now() };
+        let ticket = Ticket {
+            ticket: random32(),
+            epoch: epoch_now(),
+        };
         let t = ticket.clone();
         self.with_db(move |c| {
             Self::sector_row(c, id, "state", |r| r.get::<_, String>(0))?;
@@ -336,7 +371,12 @@ impl SectorManager for LocalManager {
         reset: bool,
     ) -> MResult<SubmitResp> {
         let id = sector.id;
-        let (state, deals, ticket, existing): (String, Option<String>, Option<String>, Option<String>) = self
+        let (state, deals, ticket, existing): (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = self
             .with_db(move |c| {
                 Self::sector_row(c, id, "state, deals, ticket, precommit", |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -344,22 +384,33 @@ impl SectorManager for LocalManager {
             })
             .await?;
         if state == st::ABORTED {
-            return Ok(SubmitResp { res: SubmitResult::Rejected, desc: Some(format!("sector {id} was aborted")) });
+            return Ok(SubmitResp {
+                res: SubmitResult::Rejected,
+                desc: Some(format!("sector {id} was aborted")),
+            });
         }
         if let Some(existing) = existing {
             let existing: PreCommitOnChainInfo = from_json(&existing, "precommit")?;
             if existing == info {
-                return Ok(SubmitResp { res: SubmitResult::DuplicateSubmit, desc: None });
+                return Ok(SubmitResp {
+                    res: SubmitResult::DuplicateSubmit,
+                    desc: None,
+                });
             }
             if !reset {
                 return Ok(SubmitResp {
                     res: SubmitResult::MismatchedSubmission,
-                    desc: Some("a different PreCommit was already submitted for this sector".into()),
+                    desc: Some(
+                        "a different PreCommit was already submitted for this sector".into(),
+                    ),
                 });
             }
         }
         let Some(ticket) = ticket else {
-            return Ok(SubmitResp { res: SubmitResult::Rejected, desc: Some("no ticket was assigned".into()) });
+            return Ok(SubmitResp {
+                res: SubmitResult::Rejected,
+                desc: Some("no ticket was assigned".into()),
+            });
         };
         let ticket: Ticket = from_json(&ticket, "ticket")?;
         if ticket != info.ticket {
@@ -399,12 +450,19 @@ impl SectorManager for LocalManager {
             Ok(())
         })
         .await?;
-        Ok(SubmitResp { res: SubmitResult::Accepted, desc: None })
+        Ok(SubmitResp {
+            res: SubmitResult::Accepted,
+            desc: None,
+        })
     }
 
     async fn poll_pre_commit_state(&self, id: SectorId) -> MResult<PollStateResp> {
         let (state, landed): (String, i64) = self
-            .with_db(move |c| Self::sector_row(c, id, "state, precommit_landed", |r| Ok((r.get(0)?, r.get(1)?))))
+            .with_db(move |c| {
+                Self::sector_row(c, id, "state, precommit_landed", |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
             .await?;
         Ok(PollStateResp {
             state: if state == st::ABORTED {
@@ -418,7 +476,12 @@ impl SectorManager for LocalManager {
         })
     }
 
-    async fn submit_persisted_ex(&self, id: SectorId, instance: String, is_upgrade: bool) -> MResult<bool> {
+    async fn submit_persisted_ex(
+        &self,
+        id: SectorId,
+        instance: String,
+        is_upgrade: bool,
+    ) -> MResult<bool> {
         let Some(store) = self.store_path(&instance) else {
             return Ok(false);
         };
@@ -439,37 +502,71 @@ impl SectorManager for LocalManager {
     async fn wait_seed(&self, id: SectorId, _proof_type: SealProof) -> MResult<WaitSeedResp> {
         self.with_db(move |c| {
             let (landed, seed): (i64, Option<String>) =
-                Self::sector_row(c, id, "precommit_landed, seed", |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Self::sector_row(c, id, "precommit_landed, seed", |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
             if landed != 1 {
-                return Ok(WaitSeedResp { should_wait: true, delay: 1, seed: None });
+                return Ok(WaitSeedResp {
+                    should_wait: true,
+                    delay: 1,
+                    seed: None,
+                });
             }
             if let Some(seed) = seed {
-                return Ok(WaitSeedResp { should_wait: false, delay: 0, seed: Some(from_json(&seed, "seed")?) });
+                return Ok(WaitSeedResp {
+                    should_wait: false,
+                    delay: 0,
+                    seed: Some(from_json(&seed, "seed")?),
+                });
             }
-            let seed = Seed { seed: random32(), epoch: epoch_now() };
+            let seed = Seed {
+                seed: random32(),
+                epoch: epoch_now(),
+            };
             c.execute(
                 "UPDATE sectors SET seed = ?1, updated_at_ms = ?2 WHERE miner = ?3 AND number = ?4",
                 params![json(&seed), now_ms(), id.miner, id.number],
             )?;
-            Ok(WaitSeedResp { should_wait: false, delay: 0, seed: Some(seed) })
+            Ok(WaitSeedResp {
+                should_wait: false,
+                delay: 0,
+                seed: Some(seed),
+            })
         })
         .await
     }
 
-    async fn submit_proof(&self, id: SectorId, info: ProofOnChainInfo, reset: bool) -> MResult<SubmitResp> {
-        let (proof_type, precommit, seed, existing, state): (u64, Option<String>, Option<String>, Option<Vec<u8>>, String) =
-            self.with_db(move |c| {
+    async fn submit_proof(
+        &self,
+        id: SectorId,
+        info: ProofOnChainInfo,
+        reset: bool,
+    ) -> MResult<SubmitResp> {
+        let (proof_type, precommit, seed, existing, state): (
+            u64,
+            Option<String>,
+            Option<String>,
+            Option<Vec<u8>>,
+            String,
+        ) = self
+            .with_db(move |c| {
                 Self::sector_row(c, id, "proof_type, precommit, seed, proof, state", |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })
             })
             .await?;
         if state == st::ABORTED {
-            return Ok(SubmitResp { res: SubmitResult::Rejected, desc: Some(format!("sector {id} was aborted")) });
+            return Ok(SubmitResp {
+                res: SubmitResult::Rejected,
+                desc: Some(format!("sector {id} was aborted")),
+            });
         }
         if let Some(existing) = existing {
             if existing == info.proof {
-                return Ok(SubmitResp { res: SubmitResult::DuplicateSubmit, desc: None });
+                return Ok(SubmitResp {
+                    res: SubmitResult::DuplicateSubmit,
+                    desc: None,
+                });
             }
             if !reset {
                 return Ok(SubmitResp {
@@ -489,7 +586,15 @@ impl SectorManager for LocalManager {
         let proofs = self.proofs.clone();
         let proof = info.proof.clone();
         let ok = tokio::task::spawn_blocking(move || {
-            proofs.verify_seal(proof_type, id, pc.comm_r, pc.comm_d, pc.ticket.ticket, seed.seed, &proof)
+            proofs.verify_seal(
+                proof_type,
+                id,
+                pc.comm_r,
+                pc.comm_d,
+                pc.ticket.ticket,
+                seed.seed,
+                &proof,
+            )
         })
         .await
         .map_err(|e| ManagerError::new(e.to_string()))?;
@@ -498,7 +603,10 @@ impl SectorManager for LocalManager {
             Ok(false) => {
                 return Ok(SubmitResp {
                     res: SubmitResult::Rejected,
-                    desc: Some("the proof does not verify against the sector's PreCommit, ticket and seed".into()),
+                    desc: Some(
+                        "the proof does not verify against the sector's PreCommit, ticket and seed"
+                            .into(),
+                    ),
                 })
             }
             Err(e) => return Err(ManagerError::new(format!("cannot verify the proof: {e:#}"))),
@@ -512,12 +620,17 @@ impl SectorManager for LocalManager {
             Ok(())
         })
         .await?;
-        Ok(SubmitResp { res: SubmitResult::Accepted, desc: None })
+        Ok(SubmitResp {
+            res: SubmitResult::Accepted,
+            desc: None,
+        })
     }
 
     async fn poll_proof_state(&self, id: SectorId) -> MResult<PollStateResp> {
         let (state, landed): (String, i64) = self
-            .with_db(move |c| Self::sector_row(c, id, "state, proof_landed", |r| Ok((r.get(0)?, r.get(1)?))))
+            .with_db(move |c| {
+                Self::sector_row(c, id, "state, proof_landed", |r| Ok((r.get(0)?, r.get(1)?)))
+            })
             .await?;
         Ok(PollStateResp {
             state: if state == st::ABORTED {
@@ -587,8 +700,16 @@ impl SectorManager for LocalManager {
         .await
     }
 
-    async fn allocate_snapup_sector(&self, spec: AllocateSnapUpSpec) -> MResult<Option<AllocatedSnapUpSector>> {
-        if spec.sector.allowed_miners.as_ref().is_some_and(|m| !m.contains(&self.cfg.miner)) {
+    async fn allocate_snapup_sector(
+        &self,
+        spec: AllocateSnapUpSpec,
+    ) -> MResult<Option<AllocatedSnapUpSector>> {
+        if spec
+            .sector
+            .allowed_miners
+            .as_ref()
+            .is_some_and(|m| !m.contains(&self.cfg.miner))
+        {
             return Ok(None);
         }
         // A finalized CC sector whose files are in a store and that is not upgraded yet.
@@ -608,7 +729,12 @@ impl SectorManager for LocalManager {
         let Some((miner, number, proof_type, precommit, instance)) = candidate else {
             return Ok(None);
         };
-        if spec.sector.allowed_proof_types.as_ref().is_some_and(|p| !p.contains(&proof_type)) {
+        if spec
+            .sector
+            .allowed_proof_types
+            .as_ref()
+            .is_some_and(|p| !p.contains(&proof_type))
+        {
             return Ok(None);
         }
         let id = SectorId { miner, number };
@@ -618,8 +744,13 @@ impl SectorManager for LocalManager {
         let piece_padded = size / 2;
         let mut data = vec![0u8; proofs::unpadded(piece_padded) as usize];
         rand::thread_rng().fill_bytes(&mut data);
-        let tmp = self.cfg.home.join("pieces").join(format!(".incoming-{miner}-{number}"));
-        std::fs::write(&tmp, &data).map_err(|e| ManagerError::new(format!("writing piece: {e}")))?;
+        let tmp = self
+            .cfg
+            .home
+            .join("pieces")
+            .join(format!(".incoming-{miner}-{number}"));
+        std::fs::write(&tmp, &data)
+            .map_err(|e| ManagerError::new(format!("writing piece: {e}")))?;
         let proofs = self.proofs.clone();
         let tmp2 = tmp.clone();
         let info = tokio::task::spawn_blocking(move || proofs.piece_commitment(proof_type, &tmp2))
@@ -627,10 +758,14 @@ impl SectorManager for LocalManager {
             .map_err(|e| ManagerError::new(e.to_string()))??;
         let cid = piece_cid::from_commitment(&info.comm_p);
         let final_path = self.cfg.home.join("pieces").join(&cid.root);
-        std::fs::rename(&tmp, &final_path).map_err(|e| ManagerError::new(format!("storing piece: {e}")))?;
+        std::fs::rename(&tmp, &final_path)
+            .map_err(|e| ManagerError::new(format!("storing piece: {e}")))?;
         let deal_id = 1_000_000 + number;
         let deals = vec![Deal {
-            piece: PieceRef { size: piece_padded, piece_cid: cid },
+            piece: PieceRef {
+                size: piece_padded,
+                piece_cid: cid,
+            },
             deal_info: DealInfo {
                 deal_id,
                 allocation_id: 0,
@@ -656,23 +791,43 @@ impl SectorManager for LocalManager {
             sector: AllocatedSector { id, proof_type },
             pieces: deals,
             public: SectorPublicInfo { comm_r: pc.comm_r },
-            private: SectorPrivateInfo { access_instance: instance },
+            private: SectorPrivateInfo {
+                access_instance: instance,
+            },
         }))
     }
 
-    async fn submit_snapup_proof(&self, id: SectorId, info: SnapUpOnChainInfo) -> MResult<SubmitResp> {
-        let (proof_type, precommit, deals, existing): (u64, String, Option<String>, Option<Vec<u8>>) = self
+    async fn submit_snapup_proof(
+        &self,
+        id: SectorId,
+        info: SnapUpOnChainInfo,
+    ) -> MResult<SubmitResp> {
+        let (proof_type, precommit, deals, existing): (
+            u64,
+            String,
+            Option<String>,
+            Option<Vec<u8>>,
+        ) = self
             .with_db(move |c| {
-                Self::sector_row(c, id, "proof_type, precommit, upgrade_deals, upgrade_proof", |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
+                Self::sector_row(
+                    c,
+                    id,
+                    "proof_type, precommit, upgrade_deals, upgrade_proof",
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
             })
             .await?;
         let Some(deals) = deals else {
-            return Ok(SubmitResp { res: SubmitResult::Rejected, desc: Some(format!("sector {id} is not being upgraded")) });
+            return Ok(SubmitResp {
+                res: SubmitResult::Rejected,
+                desc: Some(format!("sector {id} is not being upgraded")),
+            });
         };
         if existing.as_deref() == Some(info.proof.as_slice()) {
-            return Ok(SubmitResp { res: SubmitResult::DuplicateSubmit, desc: None });
+            return Ok(SubmitResp {
+                res: SubmitResult::DuplicateSubmit,
+                desc: None,
+            });
         }
         let deals: Deals = from_json(&deals, "upgrade deals")?;
         let want: Vec<Cid> = deals.iter().map(|d| d.piece.piece_cid.clone()).collect();
@@ -683,12 +838,18 @@ impl SectorManager for LocalManager {
             });
         }
         let Some(store) = self.store_path(&info.access_instance) else {
-            return Ok(SubmitResp { res: SubmitResult::FilesMissed, desc: Some(format!("unknown store {}", info.access_instance)) });
+            return Ok(SubmitResp {
+                res: SubmitResult::FilesMissed,
+                desc: Some(format!("unknown store {}", info.access_instance)),
+            });
         };
         if !Self::has_sealed_files(&store, id, true) {
             return Ok(SubmitResp {
                 res: SubmitResult::FilesMissed,
-                desc: Some(format!("updated replica of {id} not found in store {}", info.access_instance)),
+                desc: Some(format!(
+                    "updated replica of {id} not found in store {}",
+                    info.access_instance
+                )),
             });
         }
         let size = proofs::sector_size(proof_type)?;
@@ -701,7 +862,13 @@ impl SectorManager for LocalManager {
             if comm_d != info2.comm_d {
                 return Ok(Some("comm_d does not match the deal pieces".into()));
             }
-            if !proofs.verify_snap(proof_type, pc.comm_r, info2.comm_r, info2.comm_d, &info2.proof)? {
+            if !proofs.verify_snap(
+                proof_type,
+                pc.comm_r,
+                info2.comm_r,
+                info2.comm_d,
+                &info2.proof,
+            )? {
                 return Ok(Some("the update proof does not verify".into()));
             }
             Ok(None)
@@ -709,7 +876,10 @@ impl SectorManager for LocalManager {
         .await
         .map_err(|e| ManagerError::new(e.to_string()))??;
         if let Some(why) = verdict {
-            return Ok(SubmitResp { res: SubmitResult::Rejected, desc: Some(why) });
+            return Ok(SubmitResp {
+                res: SubmitResult::Rejected,
+                desc: Some(why),
+            });
         }
         let comm_r = json(&info.comm_r);
         let proof = info.proof;
@@ -721,7 +891,10 @@ impl SectorManager for LocalManager {
             Ok(())
         })
         .await?;
-        Ok(SubmitResp { res: SubmitResult::Accepted, desc: None })
+        Ok(SubmitResp {
+            res: SubmitResult::Accepted,
+            desc: None,
+        })
     }
 
     async fn store_reserve_space(
@@ -731,14 +904,20 @@ impl SectorManager for LocalManager {
         candidates: Vec<String>,
     ) -> MResult<Option<StoreBasicInfo>> {
         Ok(candidates.into_iter().find_map(|name| {
-            self.store_path(&name).map(|p| StoreBasicInfo { name, path: p.display().to_string(), meta: None })
+            self.store_path(&name).map(|p| StoreBasicInfo {
+                name,
+                path: p.display().to_string(),
+                meta: None,
+            })
         }))
     }
 
     async fn store_basic_info(&self, instance: String) -> MResult<Option<StoreBasicInfo>> {
-        Ok(self
-            .store_path(&instance)
-            .map(|p| StoreBasicInfo { name: instance, path: p.display().to_string(), meta: None }))
+        Ok(self.store_path(&instance).map(|p| StoreBasicInfo {
+            name: instance,
+            path: p.display().to_string(),
+            meta: None,
+        }))
     }
 
     async fn worker_ping(&self, info: WorkerPingInfo) -> MResult<()> {

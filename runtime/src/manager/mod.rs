@@ -24,10 +24,16 @@ pub struct ManagerError {
 
 impl ManagerError {
     pub fn new(message: impl Into<String>) -> Self {
-        ManagerError { code: None, message: message.into() }
+        ManagerError {
+            code: None,
+            message: message.into(),
+        }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        ManagerError { code: Some(SECTOR_STATE_NOT_FOUND), message: message.into() }
+        ManagerError {
+            code: Some(SECTOR_STATE_NOT_FOUND),
+            message: message.into(),
+        }
     }
     pub fn is_not_found(&self) -> bool {
         self.code == Some(SECTOR_STATE_NOT_FOUND)
@@ -60,15 +66,32 @@ pub trait SectorManager: Send + Sync + 'static {
         reset: bool,
     ) -> MResult<SubmitResp>;
     async fn poll_pre_commit_state(&self, id: SectorId) -> MResult<PollStateResp>;
-    async fn submit_persisted_ex(&self, id: SectorId, instance: String, is_upgrade: bool) -> MResult<bool>;
+    async fn submit_persisted_ex(
+        &self,
+        id: SectorId,
+        instance: String,
+        is_upgrade: bool,
+    ) -> MResult<bool>;
     async fn wait_seed(&self, id: SectorId, proof_type: SealProof) -> MResult<WaitSeedResp>;
-    async fn submit_proof(&self, id: SectorId, info: ProofOnChainInfo, reset: bool) -> MResult<SubmitResp>;
+    async fn submit_proof(
+        &self,
+        id: SectorId,
+        info: ProofOnChainInfo,
+        reset: bool,
+    ) -> MResult<SubmitResp>;
     async fn poll_proof_state(&self, id: SectorId) -> MResult<PollStateResp>;
     async fn report_state(&self, id: SectorId, req: ReportStateReq) -> MResult<SectorStateResp>;
     async fn report_finalized(&self, id: SectorId) -> MResult<()>;
     async fn report_aborted(&self, id: SectorId, reason: String) -> MResult<()>;
-    async fn allocate_snapup_sector(&self, spec: AllocateSnapUpSpec) -> MResult<Option<AllocatedSnapUpSector>>;
-    async fn submit_snapup_proof(&self, id: SectorId, info: SnapUpOnChainInfo) -> MResult<SubmitResp>;
+    async fn allocate_snapup_sector(
+        &self,
+        spec: AllocateSnapUpSpec,
+    ) -> MResult<Option<AllocatedSnapUpSector>>;
+    async fn submit_snapup_proof(
+        &self,
+        id: SectorId,
+        info: SnapUpOnChainInfo,
+    ) -> MResult<SubmitResp>;
     async fn store_reserve_space(
         &self,
         id: SectorId,

@@ -14,7 +14,7 @@ use crate::engine::SectorPlan;
 use crate::env::StepEnv;
 use crate::failure::{classify_io, Failure, Level, LevelExt, StepResult};
 use crate::persist;
-use crate::proofs::{PC1Out, PC2Out, C1Out, PieceSource, SealInputs};
+use crate::proofs::{C1Out, PC1Out, PC2Out, PieceSource, SealInputs};
 use crate::types::*;
 
 plan_macros::plan! {
@@ -128,7 +128,9 @@ impl SectorPlan for Plan {
         let mut h = Sealer { env, d: data };
         match dispatch(&mut h, state).await {
             Some(r) => r,
-            None => Err(Failure::critical(anyhow!("no step for terminal state {state}"))),
+            None => Err(Failure::critical(anyhow!(
+                "no step for terminal state {state}"
+            ))),
         }
     }
 }
@@ -138,7 +140,11 @@ impl SectorPlan for Plan {
 /// from the staged data and drop PC2's partial outputs before running it again.
 const PC2_MARKER: &str = ".pc2_running";
 
-fn pc2_rerunnable(cache: &std::path::Path, sealed: &std::path::Path, staged: &std::path::Path) -> anyhow::Result<()> {
+fn pc2_rerunnable(
+    cache: &std::path::Path,
+    sealed: &std::path::Path,
+    staged: &std::path::Path,
+) -> anyhow::Result<()> {
     let marker = cache.join(PC2_MARKER);
     if marker.exists() {
         tracing::warn!(sealed = %sealed.display(), "PC2 was interrupted before: restoring the sealed file from the staged data");
@@ -185,9 +191,14 @@ impl Sealer<'_> {
         match &self.d.persist_instance {
             Some(name) => {
                 let root = self.env.stores.path(name).ok_or_else(|| {
-                    Failure::permanent(anyhow!("persist store {name:?} is not attached to this worker"))
+                    Failure::permanent(anyhow!(
+                        "persist store {name:?} is not attached to this worker"
+                    ))
                 })?;
-                Ok((root.join("sealed").join(id.to_string()), root.join("cache").join(id.to_string())))
+                Ok((
+                    root.join("sealed").join(id.to_string()),
+                    root.join("cache").join(id.to_string()),
+                ))
             }
             None => Ok((self.env.location.sealed(id), self.env.location.cache(id))),
         }
@@ -197,7 +208,13 @@ impl Sealer<'_> {
     async fn wait_landed(
         &self,
         what: &str,
-        poll: impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::manager::MResult<PollStateResp>> + Send + 'static>>,
+        poll: impl Fn() -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<Output = crate::manager::MResult<PollStateResp>>
+                    + Send
+                    + 'static,
+            >,
+        >,
     ) -> StepResult<bool> {
         loop {
             let resp = self.env.rpc(what, poll().await)?;
@@ -205,20 +222,37 @@ impl Sealer<'_> {
             match resp.state {
                 OnChainState::Landed => return Ok(true),
                 OnChainState::Pending | OnChainState::Packed => {
-                    self.env.sleep(self.env.sealing.rpc_polling_interval).await?
+                    self.env
+                        .sleep(self.env.sealing.rpc_polling_interval)
+                        .await?
                 }
                 OnChainState::Failed => {
                     // The message failed on chain: wait a little and submit again.
-                    self.env.sleep(self.env.sealing.rpc_polling_interval.min(Duration::from_secs(30))).await?;
+                    self.env
+                        .sleep(
+                            self.env
+                                .sealing
+                                .rpc_polling_interval
+                                .min(Duration::from_secs(30)),
+                        )
+                        .await?;
                     return Ok(false);
                 }
                 OnChainState::NotFound => {
-                    return Err(Failure::permanent(anyhow!("{what}: the manager does not know the submission {desc}")))
+                    return Err(Failure::permanent(anyhow!(
+                        "{what}: the manager does not know the submission {desc}"
+                    )))
                 }
                 OnChainState::PermFailed => {
-                    return Err(Failure::permanent(anyhow!("{what}: permanently failed on chain {desc}")))
+                    return Err(Failure::permanent(anyhow!(
+                        "{what}: permanently failed on chain {desc}"
+                    )))
                 }
-                OnChainState::ShouldAbort => return Err(Failure::abort(anyhow!("{what}: the manager says abort {desc}"))),
+                OnChainState::ShouldAbort => {
+                    return Err(Failure::abort(anyhow!(
+                        "{what}: the manager says abort {desc}"
+                    )))
+                }
             }
         }
     }
@@ -250,8 +284,13 @@ impl Handlers for Sealer<'_> {
             match self.env.manager.allocate_sector(spec.clone()).await {
                 Ok(Some(sector)) => {
                     let loc = &self.env.location;
-                    for dir in [loc.cache(sector.id), loc.data().join("unsealed"), loc.data().join("sealed")] {
-                        std::fs::create_dir_all(&dir).map_err(|e| classify_io(e.into(), Level::Critical))?;
+                    for dir in [
+                        loc.cache(sector.id),
+                        loc.data().join("unsealed"),
+                        loc.data().join("sealed"),
+                    ] {
+                        std::fs::create_dir_all(&dir)
+                            .map_err(|e| classify_io(e.into(), Level::Critical))?;
                     }
                     return Ok(outcome::Empty::Allocate(sector));
                 }
@@ -275,9 +314,15 @@ impl Handlers for Sealer<'_> {
             }
             return Ok(outcome::Allocated::AcquireDeals(None));
         }
-        let spec = AcquireDealsSpec { max_deals: self.env.sealing.max_deals, min_used_space: None };
+        let spec = AcquireDealsSpec {
+            max_deals: self.env.sealing.max_deals,
+            min_used_space: None,
+        };
         loop {
-            let deals = self.env.rpc("acquire deals", self.env.manager.acquire_deals(id, spec.clone()).await)?;
+            let deals = self.env.rpc(
+                "acquire deals",
+                self.env.manager.acquire_deals(id, spec.clone()).await,
+            )?;
             let has = deals.as_ref().is_some_and(|d| !d.is_empty());
             if has || !self.env.sealing.disable_cc {
                 return Ok(outcome::Allocated::AcquireDeals(deals));
@@ -288,7 +333,9 @@ impl Handlers for Sealer<'_> {
 
     async fn deals_acquired(&mut self) -> StepResult<outcome::DealsAcquired> {
         let s = self.sector(State::DealsAcquired)?.clone();
-        let deals = need(&self.d.deals, "deals", State::DealsAcquired)?.clone().unwrap_or_default();
+        let deals = need(&self.d.deals, "deals", State::DealsAcquired)?
+            .clone()
+            .unwrap_or_default();
         let mut sources = Vec::new();
         for deal in &deals {
             let unpadded_size = crate::proofs::unpadded(deal.piece.size);
@@ -297,14 +344,20 @@ impl Handlers for Sealer<'_> {
             } else {
                 let comm_p = piece_cid::to_commitment(&deal.piece.piece_cid).perm()?;
                 let path = self.env.piece_file(&deal.piece.piece_cid).await?;
-                sources.push(PieceSource::File { path, unpadded_size, comm_p });
+                sources.push(PieceSource::File {
+                    path,
+                    unpadded_size,
+                    comm_p,
+                });
             }
         }
         let staged = self.env.location.staged(s.id);
         let proofs = self.env.proofs.clone();
         let pieces = self
             .env
-            .blocking("add_pieces", move || proofs.add_pieces(s.proof_type, &staged, &sources).perm())
+            .blocking("add_pieces", move || {
+                proofs.add_pieces(s.proof_type, &staged, &sources).perm()
+            })
             .await?;
         Ok(outcome::DealsAcquired::AddPiece(pieces))
     }
@@ -315,14 +368,18 @@ impl Handlers for Sealer<'_> {
         let staged = self.env.location.staged(s.id);
         let proofs = self.env.proofs.clone();
         self.env
-            .blocking("tree_d", move || proofs.tree_d(s.proof_type, &staged, &pieces).perm())
+            .blocking("tree_d", move || {
+                proofs.tree_d(s.proof_type, &staged, &pieces).perm()
+            })
             .await?;
         Ok(outcome::PieceAdded::BuildTreeD)
     }
 
     async fn tree_d_built(&mut self) -> StepResult<outcome::TreeDBuilt> {
         let id = self.sector(State::TreeDBuilt)?.id;
-        let ticket = self.env.rpc("assign ticket", self.env.manager.assign_ticket(id).await)?;
+        let ticket = self
+            .env
+            .rpc("assign ticket", self.env.manager.assign_ticket(id).await)?;
         Ok(outcome::TreeDBuilt::AssignTicket(ticket))
     }
 
@@ -330,11 +387,17 @@ impl Handlers for Sealer<'_> {
         let inp = self.inputs(State::TicketAssigned)?;
         let ticket = need(&self.d.ticket, "ticket", State::TicketAssigned)?.clone();
         let loc = &self.env.location;
-        let (cache, staged, sealed) = (loc.cache(inp.sector), loc.staged(inp.sector), loc.sealed(inp.sector));
+        let (cache, staged, sealed) = (
+            loc.cache(inp.sector),
+            loc.staged(inp.sector),
+            loc.sealed(inp.sector),
+        );
         let proofs = self.env.proofs.clone();
         let out = self
             .env
-            .blocking("pc1", move || proofs.pc1(&inp, &cache, &staged, &sealed).perm())
+            .blocking("pc1", move || {
+                proofs.pc1(&inp, &cache, &staged, &sealed).perm()
+            })
             .await?;
         Ok(outcome::TicketAssigned::PC1(ticket, out))
     }
@@ -348,9 +411,11 @@ impl Handlers for Sealer<'_> {
         let out = self
             .env
             .blocking("pc2", move || {
-                pc2_rerunnable(&cache, &sealed, &staged).map_err(|e| classify_io(e, Level::Critical))?;
+                pc2_rerunnable(&cache, &sealed, &staged)
+                    .map_err(|e| classify_io(e, Level::Critical))?;
                 let out = proofs.pc2(&pc1, &cache, &sealed).perm()?;
-                std::fs::remove_file(cache.join(PC2_MARKER)).map_err(|e| classify_io(e.into(), Level::Critical))?;
+                std::fs::remove_file(cache.join(PC2_MARKER))
+                    .map_err(|e| classify_io(e.into(), Level::Critical))?;
                 Ok(out)
             })
             .await?;
@@ -361,10 +426,17 @@ impl Handlers for Sealer<'_> {
         let sector = self.sector(State::PC2Done)?.clone();
         let pc2 = need(&self.d.pc2out, "PC2 output", State::PC2Done)?;
         let ticket = need(&self.d.ticket, "ticket", State::PC2Done)?.clone();
-        let info = PreCommitOnChainInfo { comm_r: pc2.comm_r, comm_d: pc2.comm_d, ticket };
+        let info = PreCommitOnChainInfo {
+            comm_r: pc2.comm_r,
+            comm_d: pc2.comm_d,
+            ticket,
+        };
         let resp = self.env.rpc(
             "submit PreCommit",
-            self.env.manager.submit_pre_commit(sector, info, self.d.pc_resubmit).await,
+            self.env
+                .manager
+                .submit_pre_commit(sector, info, self.d.pc_resubmit)
+                .await,
         )?;
         self.submit_result("submit PreCommit", resp)?;
         Ok(outcome::PC2Done::SubmitPC)
@@ -379,7 +451,11 @@ impl Handlers for Sealer<'_> {
                 Box::pin(async move { m.poll_pre_commit_state(id).await })
             })
             .await?;
-        Ok(if landed { outcome::PCSubmitted::CheckPC } else { outcome::PCSubmitted::ReSubmitPC })
+        Ok(if landed {
+            outcome::PCSubmitted::CheckPC
+        } else {
+            outcome::PCSubmitted::ReSubmitPC
+        })
     }
 
     async fn pc_landed(&mut self) -> StepResult<outcome::PCLanded> {
@@ -387,22 +463,37 @@ impl Handlers for Sealer<'_> {
         let size = crate::proofs::sector_size(s.proof_type).perm()?;
         let candidates = self.env.stores.writable();
         if candidates.is_empty() {
-            return Err(Failure::permanent(anyhow!("no writable persist store is attached ([[attached]])")));
+            return Err(Failure::permanent(anyhow!(
+                "no writable persist store is attached ([[attached]])"
+            )));
         }
         let store = loop {
-            let r = self
-                .env
-                .rpc("reserve store space", self.env.manager.store_reserve_space(s.id, 2 * size, candidates.clone()).await)?;
+            let r = self.env.rpc(
+                "reserve store space",
+                self.env
+                    .manager
+                    .store_reserve_space(s.id, 2 * size, candidates.clone())
+                    .await,
+            )?;
             match r {
                 Some(info) => break info,
-                None => self.env.sleep(self.env.sealing.rpc_polling_interval).await?,
+                None => {
+                    self.env
+                        .sleep(self.env.sealing.rpc_polling_interval)
+                        .await?
+                }
             }
         };
         let root = self
             .env
             .stores
             .path(&store.name)
-            .ok_or_else(|| Failure::permanent(anyhow!("the manager chose store {:?}, which is not attached here", store.name)))?
+            .ok_or_else(|| {
+                Failure::permanent(anyhow!(
+                    "the manager chose store {:?}, which is not attached here",
+                    store.name
+                ))
+            })?
             .to_path_buf();
         let loc = self.env.location.clone();
         let id = s.id;
@@ -423,9 +514,13 @@ impl Handlers for Sealer<'_> {
     async fn persisted(&mut self) -> StepResult<outcome::Persisted> {
         let id = self.sector(State::Persisted)?.id;
         let instance = need(&self.d.persist_instance, "persist store", State::Persisted)?.clone();
-        let ok = self
-            .env
-            .rpc("submit persisted", self.env.manager.submit_persisted_ex(id, instance.clone(), false).await)?;
+        let ok = self.env.rpc(
+            "submit persisted",
+            self.env
+                .manager
+                .submit_persisted_ex(id, instance.clone(), false)
+                .await,
+        )?;
         if !ok {
             return Err(Failure::permanent(anyhow!(
                 "the manager cannot find the sector's files in store {instance}"
@@ -437,11 +532,20 @@ impl Handlers for Sealer<'_> {
     async fn persistance_submitted(&mut self) -> StepResult<outcome::PersistanceSubmitted> {
         let s = self.sector(State::PersistanceSubmitted)?.clone();
         loop {
-            let r = self.env.rpc("wait seed", self.env.manager.wait_seed(s.id, s.proof_type).await)?;
+            let r = self.env.rpc(
+                "wait seed",
+                self.env.manager.wait_seed(s.id, s.proof_type).await,
+            )?;
             match r.seed {
-                Some(seed) if !r.should_wait => return Ok(outcome::PersistanceSubmitted::AssignSeed(seed)),
+                Some(seed) if !r.should_wait => {
+                    return Ok(outcome::PersistanceSubmitted::AssignSeed(seed))
+                }
                 _ if r.should_wait => self.env.sleep(Duration::from_secs(r.delay.max(1))).await?,
-                _ => return Err(Failure::temporary(anyhow!("the manager returned no seed and no wait"))),
+                _ => {
+                    return Err(Failure::temporary(anyhow!(
+                        "the manager returned no seed and no wait"
+                    )))
+                }
             }
         }
     }
@@ -454,7 +558,9 @@ impl Handlers for Sealer<'_> {
         let proofs = self.env.proofs.clone();
         let out = self
             .env
-            .blocking("c1", move || proofs.c1(&inp, seed, &pc2, &cache, &sealed).perm())
+            .blocking("c1", move || {
+                proofs.c1(&inp, seed, &pc2, &cache, &sealed).perm()
+            })
             .await?;
         Ok(outcome::SeedAssigned::C1(out))
     }
@@ -463,7 +569,10 @@ impl Handlers for Sealer<'_> {
         let inp = self.inputs(State::C1Done)?;
         let c1 = need(&self.d.c1out, "C1 output", State::C1Done)?.clone();
         let proofs = self.env.proofs.clone();
-        let proof = self.env.blocking("c2", move || proofs.c2(&inp, &c1).perm()).await?;
+        let proof = self
+            .env
+            .blocking("c2", move || proofs.c2(&inp, &c1).perm())
+            .await?;
         Ok(outcome::C1Done::C2(Proof(proof)))
     }
 
@@ -472,7 +581,10 @@ impl Handlers for Sealer<'_> {
         let proof = need(&self.d.proof, "proof", State::C2Done)?.0.clone();
         let resp = self.env.rpc(
             "submit proof",
-            self.env.manager.submit_proof(id, ProofOnChainInfo { proof }, self.d.proof_resubmit).await,
+            self.env
+                .manager
+                .submit_proof(id, ProofOnChainInfo { proof }, self.d.proof_resubmit)
+                .await,
         )?;
         self.submit_result("submit proof", resp)?;
         Ok(outcome::C2Done::SubmitProof)
@@ -487,6 +599,10 @@ impl Handlers for Sealer<'_> {
                 Box::pin(async move { m.poll_proof_state(id).await })
             })
             .await?;
-        Ok(if landed { outcome::ProofSubmitted::Finish } else { outcome::ProofSubmitted::ReSubmitProof })
+        Ok(if landed {
+            outcome::ProofSubmitted::Finish
+        } else {
+            outcome::ProofSubmitted::ReSubmitProof
+        })
     }
 }

@@ -94,7 +94,9 @@ impl SectorPlan for Plan {
         let mut h = SnapUp { env, d: data };
         match dispatch(&mut h, state).await {
             Some(r) => r,
-            None => Err(Failure::critical(anyhow!("no step for terminal state {state}"))),
+            None => Err(Failure::critical(anyhow!(
+                "no step for terminal state {state}"
+            ))),
         }
     }
 }
@@ -110,21 +112,34 @@ impl SnapUp<'_> {
     }
 
     /// The sealed file and cache of the sector being upgraded (read only).
-    async fn sector_key(&self, state: State) -> StepResult<(std::path::PathBuf, std::path::PathBuf)> {
+    async fn sector_key(
+        &self,
+        state: State,
+    ) -> StepResult<(std::path::PathBuf, std::path::PathBuf)> {
         let id = self.sector(state)?.id;
         let fin = need(&self.d.finalized, "sealed sector info", state)?;
         let name = &fin.private.access_instance;
         let root = match self.env.stores.path(name) {
             Some(p) => p.to_path_buf(),
             None => {
-                let info = self.env.rpc("store info", self.env.manager.store_basic_info(name.clone()).await)?;
+                let info = self.env.rpc(
+                    "store info",
+                    self.env.manager.store_basic_info(name.clone()).await,
+                )?;
                 match info {
                     Some(i) => std::path::PathBuf::from(i.path),
-                    None => return Err(Failure::permanent(anyhow!("store {name:?} of the sector to upgrade is unknown"))),
+                    None => {
+                        return Err(Failure::permanent(anyhow!(
+                            "store {name:?} of the sector to upgrade is unknown"
+                        )))
+                    }
                 }
             }
         };
-        Ok((root.join("sealed").join(id.to_string()), root.join("cache").join(id.to_string())))
+        Ok((
+            root.join("sealed").join(id.to_string()),
+            root.join("cache").join(id.to_string()),
+        ))
     }
 }
 
@@ -137,22 +152,36 @@ impl Handlers for SnapUp<'_> {
                 allowed_miners: self.env.sealing.allowed_miners.clone(),
                 allowed_proof_types: self.env.sealing.allowed_proof_types.clone(),
             },
-            deals: AcquireDealsSpec { max_deals: self.env.sealing.max_deals, min_used_space: None },
+            deals: AcquireDealsSpec {
+                max_deals: self.env.sealing.max_deals,
+                min_used_space: None,
+            },
         };
         loop {
             match self.env.manager.allocate_snapup_sector(spec.clone()).await {
                 Ok(Some(a)) => {
                     if a.pieces.is_empty() {
-                        return Err(Failure::abort(anyhow!("snapup sector {} came without deal pieces", a.sector.id)));
+                        return Err(Failure::abort(anyhow!(
+                            "snapup sector {} came without deal pieces",
+                            a.sector.id
+                        )));
                     }
                     if a.private.access_instance.is_empty() {
-                        return Err(Failure::abort(anyhow!("snapup sector {} came without its store", a.sector.id)));
+                        return Err(Failure::abort(anyhow!(
+                            "snapup sector {} came without its store",
+                            a.sector.id
+                        )));
                     }
                     let loc = &self.env.location;
                     std::fs::create_dir_all(loc.data().join("unsealed"))
                         .map_err(|e| classify_io(e.into(), Level::Critical))?;
-                    let fin = Finalized { public: a.public, private: a.private };
-                    return Ok(outcome::Empty::AllocatedSnapUpSector(a.sector, a.pieces, fin));
+                    let fin = Finalized {
+                        public: a.public,
+                        private: a.private,
+                    };
+                    return Ok(outcome::Empty::AllocatedSnapUpSector(
+                        a.sector, a.pieces, fin,
+                    ));
                 }
                 Ok(None) => self.env.sleep(self.env.sealing.recover_interval).await?,
                 Err(e) => {
@@ -174,14 +203,20 @@ impl Handlers for SnapUp<'_> {
             } else {
                 let comm_p = piece_cid::to_commitment(&deal.piece.piece_cid).perm()?;
                 let path = self.env.piece_file(&deal.piece.piece_cid).await?;
-                sources.push(PieceSource::File { path, unpadded_size, comm_p });
+                sources.push(PieceSource::File {
+                    path,
+                    unpadded_size,
+                    comm_p,
+                });
             }
         }
         let staged = self.env.location.staged(s.id);
         let proofs = self.env.proofs.clone();
         let pieces = self
             .env
-            .blocking("add_pieces", move || proofs.add_pieces(s.proof_type, &staged, &sources).perm())
+            .blocking("add_pieces", move || {
+                proofs.add_pieces(s.proof_type, &staged, &sources).perm()
+            })
             .await?;
         Ok(outcome::Allocated::AddPiece(pieces))
     }
@@ -192,7 +227,9 @@ impl Handlers for SnapUp<'_> {
         let staged = self.env.location.staged(s.id);
         let proofs = self.env.proofs.clone();
         self.env
-            .blocking("tree_d", move || proofs.tree_d(s.proof_type, &staged, &pieces).perm())
+            .blocking("tree_d", move || {
+                proofs.tree_d(s.proof_type, &staged, &pieces).perm()
+            })
             .await?;
         Ok(outcome::PieceAdded::BuildTreeD)
     }
@@ -207,7 +244,15 @@ impl Handlers for SnapUp<'_> {
             .env
             .blocking("snap_encode", move || {
                 proofs
-                    .snap_encode(s.proof_type, &loc.update(s.id), &loc.update_cache(s.id), &key, &key_cache, &loc.staged(s.id), &pieces)
+                    .snap_encode(
+                        s.proof_type,
+                        &loc.update(s.id),
+                        &loc.update_cache(s.id),
+                        &key,
+                        &key_cache,
+                        &loc.staged(s.id),
+                        &pieces,
+                    )
                     .perm()
             })
             .await?;
@@ -217,7 +262,9 @@ impl Handlers for SnapUp<'_> {
     async fn snap_encoded(&mut self) -> StepResult<outcome::SnapEncoded> {
         let s = self.sector(State::SnapEncoded)?.clone();
         let enc = need(&self.d.encoded, "snap encode output", State::SnapEncoded)?.clone();
-        let comm_r_old = need(&self.d.finalized, "sealed sector info", State::SnapEncoded)?.public.comm_r;
+        let comm_r_old = need(&self.d.finalized, "sealed sector info", State::SnapEncoded)?
+            .public
+            .comm_r;
         let (key, key_cache) = self.sector_key(State::SnapEncoded).await?;
         let loc = self.env.location.clone();
         let proofs = self.env.proofs.clone();
@@ -225,14 +272,30 @@ impl Handlers for SnapUp<'_> {
             .env
             .blocking("snap_prove", move || {
                 let proof = proofs
-                    .snap_prove(s.proof_type, comm_r_old, &enc, &key, &key_cache, &loc.update(s.id), &loc.update_cache(s.id))
+                    .snap_prove(
+                        s.proof_type,
+                        comm_r_old,
+                        &enc,
+                        &key,
+                        &key_cache,
+                        &loc.update(s.id),
+                        &loc.update_cache(s.id),
+                    )
                     .perm()?;
                 // Check before submitting: a bad proof found here costs seconds, on chain a sector.
                 let ok = proofs
-                    .verify_snap(s.proof_type, comm_r_old, enc.comm_r_new, enc.comm_d_new, &proof)
+                    .verify_snap(
+                        s.proof_type,
+                        comm_r_old,
+                        enc.comm_r_new,
+                        enc.comm_d_new,
+                        &proof,
+                    )
                     .perm()?;
                 if !ok {
-                    return Err(Failure::permanent(anyhow!("the update proof does not verify")));
+                    return Err(Failure::permanent(anyhow!(
+                        "the update proof does not verify"
+                    )));
                 }
                 Ok(proof)
             })
@@ -245,22 +308,37 @@ impl Handlers for SnapUp<'_> {
         let size = crate::proofs::sector_size(s.proof_type).perm()?;
         let candidates = self.env.stores.writable();
         if candidates.is_empty() {
-            return Err(Failure::permanent(anyhow!("no writable persist store is attached ([[attached]])")));
+            return Err(Failure::permanent(anyhow!(
+                "no writable persist store is attached ([[attached]])"
+            )));
         }
         let store = loop {
-            let r = self
-                .env
-                .rpc("reserve store space", self.env.manager.store_reserve_space(s.id, 2 * size, candidates.clone()).await)?;
+            let r = self.env.rpc(
+                "reserve store space",
+                self.env
+                    .manager
+                    .store_reserve_space(s.id, 2 * size, candidates.clone())
+                    .await,
+            )?;
             match r {
                 Some(info) => break info,
-                None => self.env.sleep(self.env.sealing.rpc_polling_interval).await?,
+                None => {
+                    self.env
+                        .sleep(self.env.sealing.rpc_polling_interval)
+                        .await?
+                }
             }
         };
         let root = self
             .env
             .stores
             .path(&store.name)
-            .ok_or_else(|| Failure::permanent(anyhow!("the manager chose store {:?}, which is not attached here", store.name)))?
+            .ok_or_else(|| {
+                Failure::permanent(anyhow!(
+                    "the manager chose store {:?}, which is not attached here",
+                    store.name
+                ))
+            })?
             .to_path_buf();
         let loc = self.env.location.clone();
         let id = s.id;
@@ -281,7 +359,9 @@ impl Handlers for SnapUp<'_> {
     async fn persisted(&mut self) -> StepResult<outcome::Persisted> {
         let id = self.sector(State::Persisted)?.id;
         let enc = need(&self.d.encoded, "snap encode output", State::Persisted)?;
-        let proof = need(&self.d.proof, "update proof", State::Persisted)?.0.clone();
+        let proof = need(&self.d.proof, "update proof", State::Persisted)?
+            .0
+            .clone();
         let instance = need(&self.d.persist_instance, "persist store", State::Persisted)?.clone();
         let deals = need(&self.d.deals, "deals", State::Persisted)?;
         let info = SnapUpOnChainInfo {
@@ -291,19 +371,24 @@ impl Handlers for SnapUp<'_> {
             pieces: deals.iter().map(|d| d.piece.piece_cid.clone()).collect(),
             proof,
         };
-        let resp = self.env.rpc("submit snapup proof", self.env.manager.submit_snapup_proof(id, info).await)?;
+        let resp = self.env.rpc(
+            "submit snapup proof",
+            self.env.manager.submit_snapup_proof(id, info).await,
+        )?;
         let desc = resp.desc.unwrap_or_default();
         match resp.res {
-            SubmitResult::Accepted | SubmitResult::DuplicateSubmit => Ok(outcome::Persisted::Finish),
+            SubmitResult::Accepted | SubmitResult::DuplicateSubmit => {
+                Ok(outcome::Persisted::Finish)
+            }
             SubmitResult::FilesMissed => {
                 tracing::warn!(%desc, "the manager misses the upgraded files; persisting again");
                 Ok(outcome::Persisted::RePersist)
             }
             // The original sealed sector is untouched by a failed upgrade: aborting the upgrade
             // loses nothing, and the manager can offer the sector again.
-            SubmitResult::MismatchedSubmission | SubmitResult::Rejected => {
-                Err(Failure::abort(anyhow!("snapup proof refused by the manager: {desc}")))
-            }
+            SubmitResult::MismatchedSubmission | SubmitResult::Rejected => Err(Failure::abort(
+                anyhow!("snapup proof refused by the manager: {desc}"),
+            )),
         }
     }
 }

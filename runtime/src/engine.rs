@@ -198,7 +198,13 @@ async fn run_inner<P: SectorPlan>(
         env.control.set_activity(Activity::Running {
             stage: state.name().into(),
         });
-        let outcome = P::step(env, &data, state).await;
+        let outcome = match &env.faults {
+            Some(f) => match f.before_step(P::NAME, state.name()).await {
+                Ok(()) => P::step(env, &data, state).await,
+                Err(failure) => Err(failure),
+            },
+            None => P::step(env, &data, state).await,
+        };
         env.control.set_activity(Activity::Idle);
         let step_ms = started.elapsed().as_millis() as i64;
 

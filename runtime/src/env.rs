@@ -125,6 +125,8 @@ pub struct StepEnv {
     pub stores: Arc<Stores>,
     pub local_pieces_dirs: Vec<PathBuf>,
     pub control: Arc<Control>,
+    /// Test-only fault injection (None in the daemon).
+    pub faults: Option<Arc<crate::testing::FaultInjector>>,
 }
 
 impl StepEnv {

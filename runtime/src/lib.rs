@@ -15,6 +15,7 @@
 //! - `proofs`: the proof backend on filecoin-proofs-api.
 //! - `params`: local generation of 2KiB proof parameters.
 //! - `persist`: moving sealed files into persist stores, re-runnably.
+//! - `testing`: test-only backends (instant fake proofs, fault injection), never used by the daemon.
 //! - `demo`: the end-to-end demonstration behind `venus-worker demo`.
 
 pub mod config;
@@ -30,5 +31,6 @@ pub mod persist;
 pub mod plans;
 pub mod proofs;
 pub mod store;
+pub mod testing;
 pub mod types;
 pub mod worker;

@@ -303,6 +303,15 @@ pub struct WorkerPingInfo {
     pub summary: WorkerThreadsSummary,
 }
 
+/// A worker in the manager's ping registry (`Venus.WorkerGetPingInfo`, `Venus.WorkerPingInfoList`):
+/// what it last announced and when (`LastPing`, Unix seconds), as the established manager keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WorkerPingRecord {
+    pub info: WorkerPingInfo,
+    pub last_ping: i64,
+}
+
 /// A piece as the proof library sees it: commitment and unpadded size.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PieceInfo {

@@ -39,6 +39,7 @@ pub struct Worker {
     pub limits: Arc<StageLimits>,
     cfg: Config,
     proofs: Arc<dyn Proofs>,
+    faults: Option<Arc<crate::testing::FaultInjector>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -111,7 +112,14 @@ impl Worker {
             limits,
             cfg,
             proofs,
+            faults: None,
         })
+    }
+
+    /// Test only: inject faults into the steps of every thread.
+    pub fn with_faults(mut self, faults: Arc<crate::testing::FaultInjector>) -> Self {
+        self.faults = Some(faults);
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -139,6 +147,7 @@ impl Worker {
             stores: Arc::new(Stores { stores }),
             local_pieces_dirs: self.cfg.worker.local_pieces_dirs.clone(),
             control: t.control.clone(),
+            faults: self.faults.clone(),
         })
     }
 
@@ -416,4 +425,51 @@ async fn pause_and_wait(control: &Control, err: Option<String>) -> Option<Resume
         s.last_error = None;
     });
     cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_resume;
+
+    #[test]
+    fn resume_targets_follow_the_fall_back_rule() {
+        // The current state, a fall-back, and Abort are accepted.
+        validate_resume("sealer", Some("C1Done"), "C1Done", false).unwrap();
+        validate_resume("sealer", Some("C1Done"), "TreeDBuilt", false).unwrap();
+        validate_resume("sealer", Some("PCSubmitted"), "PC2Done", false).unwrap();
+        validate_resume("sealer", Some("C1Done"), "Abort", false).unwrap();
+        validate_resume("snapup", Some("Persisted"), "SnapProved", false).unwrap();
+        // A forward jump is refused with the valid targets listed, and allowed with force.
+        let e = validate_resume("sealer", Some("TreeDBuilt"), "C2Done", false)
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains(
+                "Valid targets: Empty, Allocated, DealsAcquired, PieceAdded, TreeDBuilt, Abort"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("--force"), "{e}");
+        validate_resume("sealer", Some("TreeDBuilt"), "C2Done", true).unwrap();
+        // Finished is never a fall-back.
+        assert!(validate_resume("sealer", Some("C2Done"), "Finished", false).is_err());
+        // Unknown names and the other plan's states are errors that list the plan's states.
+        let e = validate_resume("sealer", Some("C1Done"), "TreeDBuild", false)
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("unknown state \"TreeDBuild\"") && e.contains("states of sealer: Empty"),
+            "{e}"
+        );
+        let e = validate_resume("sealer", Some("C1Done"), "SnapEncoded", true)
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("SnapEncoded is a state of the snapup plan"),
+            "{e}"
+        );
+        // An unreadable record: only Abort (or force).
+        assert!(validate_resume("sealer", Some("Bogus"), "TreeDBuilt", false).is_err());
+        validate_resume("sealer", Some("Bogus"), "Abort", false).unwrap();
+    }
 }

@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use venus_runtime::config::Config;
 use venus_runtime::control_api::{self, format_list, ControlClient};
+use venus_runtime::manager::client::RpcManager;
+use venus_runtime::manager::SectorManager;
 use venus_runtime::proofs::RealProofs;
 use venus_runtime::worker::{RunOptions, Worker};
 use venus_runtime::{demo, params};
@@ -205,7 +207,8 @@ fn main() -> Result<()> {
             let cfg = Config::load(&config)?;
             runtime()?.block_on(async move {
                 let addr = cfg.control_addr();
-                let worker = Arc::new(Worker::new(cfg, Arc::new(RealProofs), None)?);
+                let remote = remote_manager(&cfg).await?;
+                let worker = Arc::new(Worker::new(cfg, Arc::new(RealProofs), remote)?);
                 let (bound, _server) = control_api::serve(worker.clone(), &addr).await?;
                 tracing::info!(%bound, "control API listening");
                 let w = worker.clone();
@@ -238,6 +241,32 @@ fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The client of the remote manager when `[sector_manager] rpc_client.addr` is set (None: the
+/// embedded manager). Checked before anything starts, like the established worker: the manager
+/// answers, accepts the token, and knows every attached persist store.
+async fn remote_manager(cfg: &Config) -> Result<Option<Arc<dyn SectorManager>>> {
+    let Some(rpc) = &cfg.sector_manager.rpc_client else {
+        return Ok(None);
+    };
+    let stores: Vec<String> = cfg.attached_stores().into_iter().map(|s| s.0).collect();
+    if stores.is_empty() {
+        bail!(
+            "a remote sector manager needs at least one [[attached]] persist store (name + location) \
+             that the manager knows under the same name"
+        );
+    }
+    // Deal pieces downloaded from the manager are cached once per worker, in the first thread's
+    // location (next to its data/ directory).
+    let cache = cfg.sealing_thread[0].location.join("piece-cache");
+    let client = RpcManager::new(&rpc.addr, cfg.sector_manager.token.as_deref(), cache)?;
+    client
+        .check_stores(&stores)
+        .await
+        .context("checking the remote sector manager")?;
+    tracing::info!(manager = client.url(), "using the remote sector manager");
+    Ok(Some(Arc::new(client)))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::{MResult, ManagerError, SectorManager};
+use super::{MResult, ManagerAdmin, ManagerError, SectorManager};
 use crate::proofs::{self, Proofs};
 use crate::store::now_ms;
 use crate::types::*;
@@ -936,5 +936,36 @@ impl SectorManager for LocalManager {
     async fn piece_path(&self, cid: &Cid) -> MResult<Option<PathBuf>> {
         let p = self.cfg.home.join("pieces").join(&cid.root);
         Ok(p.is_file().then_some(p))
+    }
+}
+
+#[async_trait]
+impl ManagerAdmin for LocalManager {
+    async fn workers_list(&self) -> MResult<Vec<WorkerPingRecord>> {
+        Ok(self
+            .list_workers()
+            .await?
+            .into_iter()
+            .map(|(info, ms)| WorkerPingRecord {
+                info,
+                last_ping: ms / 1000,
+            })
+            .collect())
+    }
+
+    async fn worker_get(&self, name: String) -> MResult<Option<WorkerPingRecord>> {
+        Ok(self
+            .workers_list()
+            .await?
+            .into_iter()
+            .find(|r| r.info.name == name))
+    }
+
+    async fn sectors_abort(&self, id: SectorId, reason: String) -> MResult<()> {
+        self.abort_sector(id, &reason).await
+    }
+
+    async fn sectors_list(&self) -> MResult<Vec<SectorSummary>> {
+        self.list_sectors().await
     }
 }

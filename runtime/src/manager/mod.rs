@@ -4,8 +4,15 @@
 //! embedded [`local::LocalManager`] (the default; its own SQLite database, real proof
 //! verification) and the JSON-RPC client of a remote `venus-sector-manager`. The methods mirror
 //! the established `Venus.*` API one to one, so the same trait is also what the RPC server serves.
+//!
+//! - `local`: the implementation (SQLite, real verification).
+//! - `rpc`: the HTTP JSON-RPC door in front of any [`SectorManager`] (what `venus-sector-manager
+//!   daemon` serves), with its token check and the piece store download path.
+//! - `client`: the worker's JSON-RPC client of a remote manager ([`client::RpcManager`]).
 
+pub mod client;
 pub mod local;
+pub mod rpc;
 
 use async_trait::async_trait;
 
@@ -102,4 +109,19 @@ pub trait SectorManager: Send + Sync + 'static {
     async fn worker_ping(&self, info: WorkerPingInfo) -> MResult<()>;
     /// Where to read a deal piece's bytes: a local path (embedded manager, or a local pieces dir).
     async fn piece_path(&self, cid: &Cid) -> MResult<Option<std::path::PathBuf>>;
+}
+
+/// What an operator does on the manager (not part of the worker's API): the ping registry behind
+/// `util worker ...`, and manager-side sector actions behind `util sealer sectors ...`.
+#[async_trait]
+pub trait ManagerAdmin: Send + Sync + 'static {
+    /// Every worker that has pinged, by name.
+    async fn workers_list(&self) -> MResult<Vec<WorkerPingRecord>>;
+    /// One worker's last ping, by instance name.
+    async fn worker_get(&self, name: String) -> MResult<Option<WorkerPingRecord>>;
+    /// Abort a sector on the manager; the worker working on it learns it from its next state
+    /// report and ends the task.
+    async fn sectors_abort(&self, id: SectorId, reason: String) -> MResult<()>;
+    /// All sectors with their state.
+    async fn sectors_list(&self) -> MResult<Vec<local::SectorSummary>>;
 }

@@ -41,8 +41,11 @@ pub struct Proof(#[serde(with = "crate::types::b64_vec")] pub Vec<u8>);
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Data {
     pub sector: Option<AllocatedSector>,
-    /// `Some(None)`: deals were acquired and there are none (CC).
-    pub deals: Option<Option<Deals>>,
+    /// Set by AcquireDeals; `deals` is then None for a CC sector. (Not `Option<Option<_>>`:
+    /// JSON cannot tell `Some(None)` from `None`, and the record must round-trip exactly.)
+    #[serde(default)]
+    pub deals_acquired: bool,
+    pub deals: Option<Deals>,
     pub pieces: Option<Vec<PieceInfo>>,
     pub ticket: Option<Ticket>,
     pub pc1out: Option<PC1Out>,
@@ -74,7 +77,10 @@ impl SectorPlan for Plan {
     fn apply(d: &mut Data, event: Event) {
         match event {
             Event::Allocate(s) => d.sector = Some(s),
-            Event::AcquireDeals(deals) => d.deals = Some(deals),
+            Event::AcquireDeals(deals) => {
+                d.deals_acquired = true;
+                d.deals = deals;
+            }
             Event::AddPiece(p) => d.pieces = Some(p),
             Event::BuildTreeD => {}
             Event::AssignTicket(t) => d.ticket = Some(t),
@@ -100,7 +106,10 @@ impl SectorPlan for Plan {
     fn forget(d: &mut Data, event: &str) {
         match event {
             "Allocate" => d.sector = None,
-            "AcquireDeals" => d.deals = None,
+            "AcquireDeals" => {
+                d.deals_acquired = false;
+                d.deals = None;
+            }
             "AddPiece" => d.pieces = None,
             "AssignTicket" => d.ticket = None,
             "PC1" => {
@@ -333,9 +342,12 @@ impl Handlers for Sealer<'_> {
 
     async fn deals_acquired(&mut self) -> StepResult<outcome::DealsAcquired> {
         let s = self.sector(State::DealsAcquired)?.clone();
-        let deals = need(&self.d.deals, "deals", State::DealsAcquired)?
-            .clone()
-            .unwrap_or_default();
+        need(
+            &self.d.deals_acquired.then_some(()),
+            "deals",
+            State::DealsAcquired,
+        )?;
+        let deals = self.d.deals.clone().unwrap_or_default();
         let mut sources = Vec::new();
         for deal in &deals {
             let unpadded_size = crate::proofs::unpadded(deal.piece.size);

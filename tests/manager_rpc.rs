@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,102 +26,7 @@ use venus_runtime::testing::{FakeProofs, Fault, FaultInjector, FaultKind};
 use venus_runtime::types::*;
 use venus_runtime::worker::{RunOptions, Worker};
 
-const MANAGER: &str = env!("CARGO_BIN_EXE_venus-sector-manager");
-const WORKER: &str = env!("CARGO_BIN_EXE_venus-worker");
-
-/// A `venus-sector-manager daemon` process on a loopback port of its choosing.
-struct ManagerProc {
-    child: Child,
-    home: PathBuf,
-    api: String,
-    token: String,
-}
-
-impl ManagerProc {
-    fn start(home: &Path, extra: &[&str]) -> ManagerProc {
-        std::fs::create_dir_all(home).unwrap();
-        let _ = std::fs::remove_file(home.join("api"));
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(home.with_extension("log"))
-            .unwrap();
-        let child = Command::new(MANAGER)
-            .arg("--home")
-            .arg(home)
-            .args(["daemon", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let api = loop {
-            if let Ok(a) = std::fs::read_to_string(home.join("api")) {
-                if a.ends_with('\n') {
-                    break a.trim().to_string();
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "manager did not start: {}",
-                std::fs::read_to_string(home.with_extension("log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let token = std::fs::read_to_string(home.join("token"))
-            .unwrap()
-            .trim()
-            .to_string();
-        ManagerProc {
-            child,
-            home: home.to_path_buf(),
-            api,
-            token,
-        }
-    }
-
-    fn client(&self) -> RpcManager {
-        RpcManager::new(
-            &self.api,
-            Some(&self.token),
-            self.home.join("client-pieces"),
-        )
-        .unwrap()
-    }
-
-    fn util(&self, args: &[&str]) -> Output {
-        Command::new(MANAGER)
-            .arg("--home")
-            .arg(&self.home)
-            .arg("util")
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    /// SIGKILL: no shutdown code runs.
-    fn kill9(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for ManagerProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn out(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{free_port, out, Guard, ManagerProc, MANAGER, WORKER};
 
 /// `n` AllocateSector calls at once, spread over `clients`; each result as the number or an error.
 async fn allocate_many(
@@ -673,14 +578,6 @@ async fn an_abort_on_the_manager_ends_the_workers_task() {
     server.stop().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn write_worker_config(
     dir: &Path,
     name: &str,
@@ -899,25 +796,5 @@ async fn operator_commands_reach_a_running_worker_by_name() {
             "{}",
             out(&o)
         );
-    }
-}
-
-/// A child process killed when the test ends; its log is printed if the test failed.
-struct Guard {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!(
-                "--- {}:\n{}",
-                self.log.display(),
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
     }
 }

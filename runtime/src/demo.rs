@@ -98,7 +98,7 @@ pub fn print_summary(tasks: &[TaskSummary]) {
         );
         for s in &t.steps {
             println!(
-                "    {:<22} --{:<18}--> {:<22} {:>9.3}s",
+                "    {:<21} --{:<22}--> {:<21} {:>9.3}s",
                 s.from,
                 s.event,
                 s.to,

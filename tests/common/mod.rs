@@ -3,7 +3,12 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use venus_runtime::manager::client::RpcManager;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -206,5 +211,130 @@ impl CaptureServer {
 
     pub fn take(&self) -> Vec<RawRequest> {
         std::mem::take(&mut *self.requests.lock().unwrap())
+    }
+}
+
+pub const MANAGER: &str = env!("CARGO_BIN_EXE_venus-sector-manager");
+pub const WORKER: &str = env!("CARGO_BIN_EXE_venus-worker");
+
+pub fn out(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A `venus-sector-manager daemon` process on a loopback port of its choosing.
+pub struct ManagerProc {
+    pub child: Child,
+    pub home: PathBuf,
+    pub api: String,
+    pub token: String,
+}
+
+impl ManagerProc {
+    pub fn start(home: &Path, extra: &[&str]) -> ManagerProc {
+        std::fs::create_dir_all(home).unwrap();
+        let _ = std::fs::remove_file(home.join("api"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(home.with_extension("log"))
+            .unwrap();
+        let child = Command::new(MANAGER)
+            .arg("--home")
+            .arg(home)
+            .args(["daemon", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let api = loop {
+            if let Ok(a) = std::fs::read_to_string(home.join("api")) {
+                if a.ends_with('\n') {
+                    break a.trim().to_string();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "manager did not start: {}",
+                std::fs::read_to_string(home.with_extension("log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let token = std::fs::read_to_string(home.join("token"))
+            .unwrap()
+            .trim()
+            .to_string();
+        ManagerProc {
+            child,
+            home: home.to_path_buf(),
+            api,
+            token,
+        }
+    }
+
+    pub fn client(&self) -> RpcManager {
+        RpcManager::new(
+            &self.api,
+            Some(&self.token),
+            self.home.join("client-pieces"),
+        )
+        .unwrap()
+    }
+
+    pub fn util(&self, args: &[&str]) -> Output {
+        Command::new(MANAGER)
+            .arg("--home")
+            .arg(&self.home)
+            .arg("util")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ManagerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when the test ends; its log is printed if the test failed.
+pub struct Guard {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- {}:\n{}",
+                self.log.display(),
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
     }
 }

@@ -40,28 +40,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Serve the manager API until interrupted.
-    Daemon {
-        /// Listen address. Loopback by default; to serve workers on other machines use e.g.
-        /// 0.0.0.0:1789 (every request still needs the token).
-        #[arg(long, default_value = "127.0.0.1:1789")]
-        listen: String,
-        /// Miner actor id sectors are allocated for.
-        #[arg(long, default_value_t = 1000)]
-        miner: u64,
-        /// Sector size handed out (2KiB, 8MiB, 512MiB, 32GiB, 64GiB).
-        #[arg(long, default_value = "2KiB")]
-        sector_size: String,
-        /// Stop allocating new sectors after this sector number (default: no limit).
-        #[arg(long)]
-        max_sectors: Option<u64>,
-        /// A persist store workers may write sealed sectors to: NAME=PATH (repeatable). Workers
-        /// attach the same directory under the same name ([[attached]] name/location).
-        #[arg(long = "store", value_name = "NAME=PATH")]
-        stores: Vec<String>,
-        /// Use this token instead of the one in <home>/token (it is written there).
-        #[arg(long, env = "VENUS_SECTOR_MANAGER_TOKEN")]
-        token: Option<String>,
-    },
+    Daemon(DaemonArgs),
     /// Operator commands against a running daemon.
     Util {
         /// The daemon's API (multiaddr or URL). Default: <home>/api, written by the daemon.
@@ -73,6 +52,34 @@ enum Cmd {
         #[command(subcommand)]
         cmd: UtilCmd,
     },
+}
+
+#[derive(clap::Args)]
+struct DaemonArgs {
+    /// Listen address. Loopback by default; to serve workers on other machines use e.g.
+    /// 0.0.0.0:1789 (every request still needs the token).
+    #[arg(long, default_value = "127.0.0.1:1789")]
+    listen: String,
+    /// Miner actor id sectors are allocated for.
+    #[arg(long, default_value_t = 1000)]
+    miner: u64,
+    /// Sector size handed out (2KiB, 8MiB, 512MiB, 32GiB, 64GiB).
+    #[arg(long, default_value = "2KiB")]
+    sector_size: String,
+    /// Stop allocating new sectors after this sector number (default: no limit).
+    #[arg(long)]
+    max_sectors: Option<u64>,
+    /// A persist store workers may write sealed sectors to: NAME=PATH (repeatable). Workers
+    /// attach the same directory under the same name ([[attached]] name/location).
+    #[arg(long = "store", value_name = "NAME=PATH")]
+    stores: Vec<String>,
+    /// Use this token instead of the one in <home>/token (it is written there).
+    #[arg(long, env = "VENUS_SECTOR_MANAGER_TOKEN")]
+    token: Option<String>,
+    /// Accept callers on this machine (loopback) that send no token. For established workers
+    /// on the manager's machine, which cannot send one; remote callers still need the token.
+    #[arg(long)]
+    allow_loopback_without_token: bool,
 }
 
 #[derive(Subcommand)]
@@ -174,22 +181,7 @@ fn main() {
     let cli = Cli::parse();
     let home = cli.home.clone().unwrap_or_else(default_home);
     let r = match cli.cmd {
-        Cmd::Daemon {
-            listen,
-            miner,
-            sector_size,
-            max_sectors,
-            stores,
-            token,
-        } => daemon(
-            &home,
-            &listen,
-            miner,
-            &sector_size,
-            max_sectors,
-            &stores,
-            token,
-        ),
+        Cmd::Daemon(args) => daemon(&home, args),
         Cmd::Util { api, token, cmd } => util(&home, api, token, cmd),
     };
     if let Err(e) = r {
@@ -235,21 +227,22 @@ fn parse_stores(stores: &[String]) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-fn daemon(
-    home: &Path,
-    listen: &str,
-    miner: u64,
-    sector_size: &str,
-    max_sectors: Option<u64>,
-    stores: &[String],
-    token: Option<String>,
-) -> Result<()> {
+fn daemon(home: &Path, args: DaemonArgs) -> Result<()> {
+    let DaemonArgs {
+        listen,
+        miner,
+        sector_size,
+        max_sectors,
+        stores,
+        token,
+        allow_loopback_without_token,
+    } = args;
     init_logging();
     std::fs::create_dir_all(home).with_context(|| format!("creating {}", home.display()))?;
     let home = std::fs::canonicalize(home)?;
     let _lock = lock_home(&home)?;
-    let proof_type = proof_type_for_size(sector_size)?;
-    let stores = parse_stores(stores)?;
+    let proof_type = proof_type_for_size(&sector_size)?;
+    let stores = parse_stores(&stores)?;
     let (token, token_path) = load_or_create_token(&home, token.as_deref())?;
     let dir = params::cache_dir();
     for c in params::Circuit::ALL {
@@ -275,11 +268,14 @@ fn daemon(
         .context("opening the manager database")?,
     );
     runtime()?.block_on(async move {
-        let server = rpc::serve(
+        let server = rpc::serve_with(
             mgr.clone() as Arc<dyn SectorManager>,
             Some(mgr.clone() as Arc<dyn ManagerAdmin>),
-            listen,
-            token,
+            &listen,
+            rpc::Access {
+                token,
+                loopback_without_token: allow_loopback_without_token,
+            },
         )
         .await?;
         let api_file = home.join("api");
@@ -290,6 +286,9 @@ fn daemon(
         eprintln!("venus-sector-manager: home {}, miner {miner}, sector size {sector_size}", home.display());
         for (n, p) in &stores {
             eprintln!("venus-sector-manager: store {n} = {}", p.display());
+        }
+        if allow_loopback_without_token {
+            eprintln!("venus-sector-manager: callers on this machine need no token (--allow-loopback-without-token)");
         }
         if !server.addr.ip().is_loopback() {
             tracing::warn!(addr = %server.addr, "the manager API is reachable from the network; every request needs the token");

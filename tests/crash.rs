@@ -18,7 +18,9 @@ fn write_config(dir: &Path, threads: &[(&str, &str)]) -> PathBuf {
          [worker.rpc_server]\nport = 0\n",
     );
     for (loc, plan) in threads {
-        text.push_str(&format!("[[sealing_thread]]\nlocation = \"{loc}\"\nplan = \"{plan}\"\n"));
+        text.push_str(&format!(
+            "[[sealing_thread]]\nlocation = \"{loc}\"\nplan = \"{plan}\"\n"
+        ));
     }
     let path = dir.join("venus-worker.toml");
     std::fs::write(&path, text).unwrap();
@@ -26,7 +28,11 @@ fn write_config(dir: &Path, threads: &[(&str, &str)]) -> PathBuf {
 }
 
 fn start(cfg: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
     Command::new(BIN)
         .args(["daemon", "--tasks-per-thread", "1", "-c"])
         .arg(cfg)
@@ -44,7 +50,8 @@ fn state(location: &Path) -> Option<String> {
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .ok()?;
-    db.query_row("SELECT state FROM task WHERE id = 1", [], |r| r.get(0)).ok()
+    db.query_row("SELECT state FROM task WHERE id = 1", [], |r| r.get(0))
+        .ok()
 }
 
 fn wait_state(child: &mut Child, location: &Path, want: &[&str], log: &Path) -> String {
@@ -56,7 +63,10 @@ fn wait_state(child: &mut Child, location: &Path, want: &[&str], log: &Path) -> 
             }
         }
         if let Some(exit) = child.try_wait().unwrap() {
-            panic!("daemon exited ({exit}) before reaching {want:?}:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+            panic!(
+                "daemon exited ({exit}) before reaching {want:?}:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
         }
         assert!(Instant::now() < deadline, "timed out waiting for {want:?}");
         std::thread::sleep(Duration::from_millis(2));
@@ -73,7 +83,11 @@ fn finish(child: &mut Child, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(900);
     loop {
         if let Some(exit) = child.try_wait().unwrap() {
-            assert!(exit.success(), "daemon failed ({exit}):\n{}", std::fs::read_to_string(log).unwrap_or_default());
+            assert!(
+                exit.success(),
+                "daemon failed ({exit}):\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
             return;
         }
         assert!(Instant::now() < deadline, "daemon did not finish");
@@ -88,9 +102,11 @@ fn history(location: &Path) -> Vec<(String, String)> {
 
 fn manager_row(dir: &Path) -> (i64, Option<String>) {
     let db = rusqlite::Connection::open(dir.join("manager/manager.sqlite")).unwrap();
-    db.query_row("SELECT proof_landed, upgrade_state FROM sectors WHERE number = 1", [], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
+    db.query_row(
+        "SELECT proof_landed, upgrade_state FROM sectors WHERE number = 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
     .unwrap()
 }
 
@@ -112,14 +128,25 @@ fn sealer_survives_sigkill_after_a_transition_and_during_c2() {
     let mut d = start(&cfg, &log);
     wait_state(&mut d, &loc, &["C1Done"], &log);
     std::thread::sleep(Duration::from_secs(8));
-    assert_eq!(state(&loc).as_deref(), Some("C1Done"), "C2 finished too fast for this test");
+    assert_eq!(
+        state(&loc).as_deref(),
+        Some("C1Done"),
+        "C2 finished too fast for this test"
+    );
     kill9(&mut d);
 
     // 3. Restarted: C2 runs again from the persisted C1 output and the sector finishes.
     let mut d = start(&cfg, &log);
     finish(&mut d, &log);
-    assert_eq!(history(&loc), vec![("sealer".to_string(), "Finished".to_string())]);
-    assert_eq!(manager_row(dir.path()).0, 1, "proof not verified by the manager");
+    assert_eq!(
+        history(&loc),
+        vec![("sealer".to_string(), "Finished".to_string())]
+    );
+    assert_eq!(
+        manager_row(dir.path()).0,
+        1,
+        "proof not verified by the manager"
+    );
     // The transition log is the plan's path: every step persisted once (killed steps re-ran
     // without leaving a trace of their own).
     let (_, rows) = venus_runtime::store::read_history(&loc).unwrap();
@@ -127,8 +154,22 @@ fn sealer_survives_sigkill_after_a_transition_and_during_c2() {
     assert_eq!(
         events,
         [
-            "Allocate", "AcquireDeals", "AddPiece", "BuildTreeD", "AssignTicket", "PC1", "PC2", "SubmitPC",
-            "CheckPC", "Persist", "SubmitPersistance", "AssignSeed", "C1", "C2", "SubmitProof", "Finish"
+            "Allocate",
+            "AcquireDeals",
+            "AddPiece",
+            "BuildTreeD",
+            "AssignTicket",
+            "PC1",
+            "PC2",
+            "SubmitPC",
+            "CheckPC",
+            "Persist",
+            "SubmitPersistance",
+            "AssignSeed",
+            "C1",
+            "C2",
+            "SubmitProof",
+            "Finish"
         ]
     );
 }
@@ -141,17 +182,27 @@ fn snapup_survives_sigkill_during_the_snap_proof() {
     let snap = dir.path().join("snapup-1");
 
     // A sealer thread makes the CC sector; the snapup thread upgrades it.
-    let cfg = write_config(dir.path(), &[("sealer-1", "sealer"), ("snapup-1", "snapup")]);
+    let cfg = write_config(
+        dir.path(),
+        &[("sealer-1", "sealer"), ("snapup-1", "snapup")],
+    );
     let mut d = start(&cfg, &log);
     wait_state(&mut d, &snap, &["SnapEncoded"], &log);
     std::thread::sleep(Duration::from_secs(8));
-    assert_eq!(state(&snap).as_deref(), Some("SnapEncoded"), "the snap proof finished too fast for this test");
+    assert_eq!(
+        state(&snap).as_deref(),
+        Some("SnapEncoded"),
+        "the snap proof finished too fast for this test"
+    );
     kill9(&mut d);
 
     // Restart with the snapup thread only (the sealer thread's task is done).
     let cfg = write_config(dir.path(), &[("snapup-1", "snapup")]);
     let mut d = start(&cfg, &log);
     finish(&mut d, &log);
-    assert_eq!(history(&snap), vec![("snapup".to_string(), "Finished".to_string())]);
+    assert_eq!(
+        history(&snap),
+        vec![("snapup".to_string(), "Finished".to_string())]
+    );
     assert_eq!(manager_row(dir.path()), (1, Some("Upgraded".to_string())));
 }

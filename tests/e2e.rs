@@ -10,32 +10,13 @@
 use std::path::Path;
 use std::process::Command;
 
-use plan_meta::rt::{Plan, PlanMeta};
+mod support;
+
+use plan_meta::rt::Plan;
+use support::happy_path;
 use venus_runtime::plans::{sealer, snapup};
 
 const BIN: &str = env!("CARGO_BIN_EXE_venus-worker");
-
-/// The plan's forward path: from Empty, always the first transition to a state not seen yet.
-fn happy_path(meta: &PlanMeta) -> Vec<(String, String, String)> {
-    let mut path = Vec::new();
-    let mut seen = vec!["Empty"];
-    let mut cur = meta.state("Empty").unwrap();
-    while !cur.terminal {
-        let t = cur
-            .transitions
-            .iter()
-            .find(|t| !seen.contains(&t.target))
-            .expect("a way forward");
-        path.push((
-            cur.name.to_string(),
-            t.event.to_string(),
-            t.target.to_string(),
-        ));
-        seen.push(t.target);
-        cur = meta.state(t.target).unwrap();
-    }
-    path
-}
 
 fn transitions(location: &Path) -> Vec<(String, String, String, Option<String>)> {
     let db = rusqlite::Connection::open(location.join("meta.sqlite")).unwrap();

@@ -744,6 +744,31 @@ async fn http_door_paths_and_token() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn loopback_callers_skip_the_token_only_when_allowed() {
+    // Established workers send no token; `--allow-loopback-without-token` serves them locally.
+    let rec = Arc::new(Recorder::default());
+    let server = rpc::serve_with(
+        rec.clone() as Arc<dyn SectorManager>,
+        Some(rec.clone() as Arc<dyn ManagerAdmin>),
+        "127.0.0.1:0",
+        rpc::Access {
+            token: TOKEN.into(),
+            loopback_without_token: true,
+        },
+    )
+    .await
+    .unwrap();
+    let body = serde_json::to_vec(&fixture_case("AllocateSector")["request"]).unwrap();
+    let r = post_json(server.addr, "/rpc/v0", None, &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["result"], fixture_case("AllocateSector")["result"]);
+    // A token that is sent is still checked.
+    let r = post_json(server.addr, "/rpc/v0", Some("wrong"), &body).await;
+    assert_eq!(r.status, 401);
+    server.stop().await;
+}
+
 #[test]
 fn result_integers_follow_the_reference_tables() {
     let fx = fixtures();

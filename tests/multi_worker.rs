@@ -124,7 +124,11 @@ impl Deadline {
         }
     }
     async fn tick(&self) {
-        assert!(Instant::now() < self.at, "timed out waiting for {}", self.what);
+        assert!(
+            Instant::now() < self.at,
+            "timed out waiting for {}",
+            self.what
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -149,19 +153,34 @@ async fn three_workers_seal_distinct_real_sectors_and_the_manager_aborts_a_pause
         start_worker(dir.path(), "w3", "1h", &m, &store),
     ];
 
-    // 1. Three real sectors, one per worker, proofs verified by the manager.
+    // 1. Three real sectors, one per worker, proofs verified by the manager. Meanwhile, as soon as
+    //    w1 has finished its first sector and taken the next one (sector 4), pause that task from
+    //    the manager side (early, so that it does not compete with the other seals).
     let started = Instant::now();
+    let mut pause_sent = false;
     let dl = Deadline::new("three sealed sectors", Duration::from_secs(20 * 60));
     let sealed = loop {
         for w in workers.iter_mut() {
             assert!(w.alive(), "worker {} died", w.name);
+        }
+        if !pause_sent {
+            let w1 = &workers[0];
+            if let Some(first) = w1.history().first().and_then(|h| h.sector.clone()) {
+                let t = w1.thread().await;
+                if t.job_id.is_some() && t.job_id.as_deref() != Some(first.as_str()) {
+                    assert_eq!(t.job_id.as_deref(), Some("s-t01000-4"), "{t:?}");
+                    let o = m.util(&["worker", "pause", "w1", "0"]);
+                    assert!(o.status.success(), "{}", out(&o));
+                    pause_sent = true;
+                }
+            }
         }
         let s = admin.sectors_list().await.unwrap();
         let done: Vec<_> = s
             .into_iter()
             .filter(|s| s.state == "Finalized" && s.proof_verified)
             .collect();
-        if done.len() == 3 {
+        if done.len() == 3 && pause_sent {
             break done;
         }
         dl.tick().await;
@@ -170,7 +189,11 @@ async fn three_workers_seal_distinct_real_sectors_and_the_manager_aborts_a_pause
     let numbers: BTreeSet<u64> = sealed.iter().map(|s| s.id.number).collect();
     assert_eq!(numbers, BTreeSet::from([1, 2, 3]), "{sealed:?}");
     let by: BTreeSet<&str> = sealed.iter().filter_map(|s| s.worker.as_deref()).collect();
-    assert_eq!(by, BTreeSet::from(["w1", "w2", "w3"]), "one sector per worker: {sealed:?}");
+    assert_eq!(
+        by,
+        BTreeSet::from(["w1", "w2", "w3"]),
+        "one sector per worker: {sealed:?}"
+    );
     for w in &workers {
         let h = w.history();
         let first = &h[0];
@@ -217,20 +240,8 @@ async fn three_workers_seal_distinct_real_sectors_and_the_manager_aborts_a_pause
         assert!(line.contains(&format!("127.0.0.1:{}", w.port)), "{line}");
     }
 
-    // 2. w1 takes sector 4; pause that task from the manager side, then abort it with a resume.
+    // 2. w1's task of sector 4, paused from the manager side above, is aborted with a resume.
     let w1 = &workers[0];
-    let first_of_w1 = w1.history()[0].sector.clone();
-    let dl = Deadline::new("w1's second task", Duration::from_secs(120));
-    let task = loop {
-        let t = w1.thread().await;
-        if t.job_id.is_some() && t.job_id != first_of_w1 {
-            break t;
-        }
-        dl.tick().await;
-    };
-    assert_eq!(task.job_id.as_deref(), Some("s-t01000-4"), "{task:?}");
-    let o = m.util(&["worker", "pause", "w1", "0"]);
-    assert!(o.status.success(), "{}", out(&o));
     let dl = Deadline::new("w1's thread to pause", Duration::from_secs(300));
     let paused = loop {
         let t = w1.thread().await;
@@ -251,10 +262,16 @@ async fn three_workers_seal_distinct_real_sectors_and_the_manager_aborts_a_pause
         "{}",
         out(&o)
     );
-    let dl = Deadline::new("the manager to record the abort of sector 4", Duration::from_secs(60));
+    let dl = Deadline::new(
+        "the manager to record the abort of sector 4",
+        Duration::from_secs(60),
+    );
     let aborted = loop {
         let s = admin.sectors_list().await.unwrap();
-        if let Some(s) = s.into_iter().find(|s| s.id.number == 4 && s.state == "Aborted") {
+        if let Some(s) = s
+            .into_iter()
+            .find(|s| s.id.number == 4 && s.state == "Aborted")
+        {
             break s;
         }
         dl.tick().await;
@@ -287,14 +304,20 @@ async fn three_workers_seal_distinct_real_sectors_and_the_manager_aborts_a_pause
     let dl = Deadline::new("w1 to end the task of sector 5", Duration::from_secs(300));
     let row = loop {
         let h = w1.history();
-        if let Some(r) = h.into_iter().find(|r| r.sector.as_deref() == Some("s-t01000-5")) {
+        if let Some(r) = h
+            .into_iter()
+            .find(|r| r.sector.as_deref() == Some("s-t01000-5"))
+        {
             break r;
         }
         dl.tick().await;
     };
     assert_eq!(row.outcome, "Abort");
     assert!(
-        row.reason.as_deref().unwrap_or_default().contains("operator test"),
+        row.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("operator test"),
         "{row:?}"
     );
     let s5 = admin

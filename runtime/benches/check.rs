@@ -106,7 +106,10 @@ fn error(plan: &'static str, state: &'static str, event: &'static str) -> Transi
 
 /// sealer.plan, written out by hand.
 #[inline]
-fn sealer_hand(state: sealer::State, event: &sealer::Event) -> Result<sealer::State, TransitionError> {
+fn sealer_hand(
+    state: sealer::State,
+    event: &sealer::Event,
+) -> Result<sealer::State, TransitionError> {
     use sealer::Event as E;
     use sealer::State as S;
     Ok(match (state, event) {
@@ -162,7 +165,10 @@ fn sealer_hand_option(state: sealer::State, event: &sealer::Event) -> Option<sea
 
 /// snapup.plan, written out by hand.
 #[inline]
-fn snapup_hand(state: snapup::State, event: &snapup::Event) -> Result<snapup::State, TransitionError> {
+fn snapup_hand(
+    state: snapup::State,
+    event: &snapup::Event,
+) -> Result<snapup::State, TransitionError> {
     use snapup::Event as E;
     use snapup::State as S;
     Ok(match (state, event) {
@@ -223,7 +229,6 @@ fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
-        .configure_from_args()
 }
 
 fn bench_sealer(c: &mut Criterion) {

@@ -151,7 +151,12 @@ impl Control {
         if self.status().activity != Activity::Paused {
             return false;
         }
-        self.resume_tx.try_send(cmd).is_ok()
+        let delivered = self.resume_tx.try_send(cmd).is_ok();
+        if delivered {
+            // Not paused any more from the caller's point of view: a second resume is a no-op.
+            self.set_activity(Activity::Idle);
+        }
+        delivered
     }
 
     /// Block a paused thread until it is resumed (Some) or shut down (None).

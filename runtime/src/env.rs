@@ -11,10 +11,12 @@ use tokio::sync::Semaphore;
 
 use crate::config::Sealing;
 use crate::control::{Activity, Control};
+use crate::failure::{classify_io, LevelExt};
 use crate::failure::{Failure, Level, StepResult};
 use crate::manager::{MResult, SectorManager};
+use crate::proofs::PieceSource;
 use crate::proofs::Proofs;
-use crate::types::{Cid, SectorId};
+use crate::types::{piece_cid, AllocatedSector, Cid, Deal, PieceInfo, SectorId};
 
 /// Per-stage concurrency limits shared by all threads of a worker (`[processors.limitation.concurrent]`).
 #[derive(Default)]
@@ -213,5 +215,98 @@ impl StepEnv {
                 cid.root
             ))),
         }
+    }
+}
+
+/// Which pair of files a persist moves: the sealed replica, or the upgraded one.
+#[derive(Clone, Copy, Debug)]
+pub enum Replica {
+    Sealed,
+    Update,
+}
+
+impl StepEnv {
+    /// Build the staged file of `sector` from its deals (pledge pieces are zeros, deal pieces are
+    /// read from the piece store and checked against their piece CID), filled up with pledge pieces.
+    pub async fn add_deal_pieces(
+        &self,
+        sector: &AllocatedSector,
+        deals: &[Deal],
+    ) -> StepResult<Vec<PieceInfo>> {
+        let mut sources = Vec::new();
+        for deal in deals {
+            let unpadded_size = crate::proofs::unpadded(deal.piece.size);
+            if deal.is_pledge() {
+                sources.push(PieceSource::Zeros { unpadded_size });
+            } else {
+                let comm_p = piece_cid::to_commitment(&deal.piece.piece_cid).perm()?;
+                let path = self.piece_file(&deal.piece.piece_cid).await?;
+                sources.push(PieceSource::File {
+                    path,
+                    unpadded_size,
+                    comm_p,
+                });
+            }
+        }
+        let staged = self.location.staged(sector.id);
+        let proofs = self.proofs.clone();
+        let proof_type = sector.proof_type;
+        self.blocking("add_pieces", move || {
+            proofs.add_pieces(proof_type, &staged, &sources).perm()
+        })
+        .await
+    }
+
+    /// Move a replica and its cache into a persist store the manager reserves space in; returns
+    /// the store's name. Re-runnable after a crash at any point (see `persist.rs`).
+    pub async fn persist(&self, sector: &AllocatedSector, replica: Replica) -> StepResult<String> {
+        let size = crate::proofs::sector_size(sector.proof_type).perm()?;
+        let candidates = self.stores.writable();
+        if candidates.is_empty() {
+            return Err(Failure::permanent(anyhow::anyhow!(
+                "no writable persist store is attached ([[attached]])"
+            )));
+        }
+        let store = loop {
+            let reserved = self
+                .manager
+                .store_reserve_space(sector.id, 2 * size, candidates.clone())
+                .await;
+            match self.rpc("reserve store space", reserved)? {
+                Some(info) => break info,
+                None => self.sleep(self.sealing.rpc_polling_interval).await?,
+            }
+        };
+        let root = self
+            .stores
+            .path(&store.name)
+            .ok_or_else(|| {
+                Failure::permanent(anyhow::anyhow!(
+                    "the manager chose store {:?}, which is not attached here",
+                    store.name
+                ))
+            })?
+            .to_path_buf();
+        let (loc, id) = (self.location.clone(), sector.id);
+        let (file, dir, dest_file, dest_dir) = match replica {
+            Replica::Sealed => (loc.sealed(id), loc.cache(id), "sealed", "cache"),
+            Replica::Update => (
+                loc.update(id),
+                loc.update_cache(id),
+                "update",
+                "update-cache",
+            ),
+        };
+        self.blocking("transfer", move || {
+            crate::persist::move_sector_files(
+                &file,
+                &dir,
+                &root.join(dest_file).join(id.to_string()),
+                &root.join(dest_dir).join(id.to_string()),
+            )
+            .map_err(|e| classify_io(e, Level::Permanent))
+        })
+        .await?;
+        Ok(store.name)
     }
 }

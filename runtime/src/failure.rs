@@ -121,3 +121,14 @@ pub fn classify_io(e: anyhow::Error, default: Level) -> Failure {
         .unwrap_or(default);
     Failure::new(level, e)
 }
+
+/// A field of the task record that the step of `state` needs. Missing data is a worker-side
+/// inconsistency (e.g. a forced resume past the step that makes it): Critical, not Abort, so the
+/// thread pauses and the sector is kept for a human to decide.
+pub fn need<'a, T>(v: &'a Option<T>, what: &str, state: impl fmt::Display) -> StepResult<&'a T> {
+    v.as_ref().ok_or_else(|| {
+        Failure::critical(anyhow::anyhow!(
+            "the task record has no {what}, which state {state} needs: resume at an earlier state"
+        ))
+    })
+}

@@ -194,6 +194,23 @@ pub fn prover_id(miner: u64) -> [u8; 32] {
     out
 }
 
+/// Padded sizes of the pledge (zero) pieces that fill a sector after `used` padded bytes of
+/// pieces: largest first, each starting at a multiple of its own size, as pieces must.
+pub fn pledge_sizes(sector: u64, used: u64) -> Vec<u64> {
+    let mut sizes = Vec::new();
+    let mut offset = used.min(sector);
+    while offset < sector {
+        let remaining = sector - offset;
+        let mut padded = 1u64 << (63 - remaining.leading_zeros());
+        while offset % padded != 0 {
+            padded /= 2;
+        }
+        sizes.push(padded);
+        offset += padded;
+    }
+    sizes
+}
+
 /// Unpadded size of a padded size (fr32: 127 data bytes per 128).
 pub fn unpadded(padded: u64) -> u64 {
     padded - padded / 128
@@ -334,22 +351,14 @@ impl Proofs for RealProofs {
                 }
             }
         }
-        // Fill the rest of the sector with pledge pieces, largest alignment first.
-        let mut remaining = sector - padded_total;
-        while remaining > 0 {
-            let mut padded = 1u64 << (63 - remaining.leading_zeros());
-            // Respect alignment: a piece must start at a multiple of its own size.
-            let offset = sector - remaining;
-            while offset % padded != 0 {
-                padded /= 2;
-            }
+        // Fill the rest of the sector with pledge pieces.
+        for padded in pledge_sizes(sector, padded_total) {
             let size = unpadded(padded);
             let info = add(&mut io::repeat(0).take(size), size, &mut file)?;
             infos.push(PieceInfo {
                 comm_p: info.commitment,
                 unpadded_size: size,
             });
-            remaining -= padded;
         }
         file.flush_all()?;
         check_len(staged, sector, "staged file")?;
@@ -624,5 +633,20 @@ impl FlushAll for File {
     fn flush_all(&mut self) -> io::Result<()> {
         self.seek(SeekFrom::Start(0))?;
         self.sync_all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pledge_fill_is_aligned_and_exact() {
+        assert_eq!(pledge_sizes(2048, 0), vec![2048]);
+        assert_eq!(pledge_sizes(2048, 1024), vec![1024]);
+        assert_eq!(pledge_sizes(2048, 128), vec![128, 256, 512, 1024]);
+        assert_eq!(pledge_sizes(2048, 2048), Vec::<u64>::new());
+        assert_eq!(unpadded(2048), 2032);
+        assert_eq!(prover_id(1000)[..2], [0xe8, 0x07]);
     }
 }

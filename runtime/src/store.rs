@@ -294,47 +294,6 @@ impl TaskStore {
         Ok(())
     }
 
-    pub fn transitions(&self, task_uid: &str) -> Result<Vec<TransitionRow>> {
-        let mut st = self.conn.prepare(
-            "SELECT seq, task_uid, sector, plan, from_state, event, to_state, at_ms, step_ms
-             FROM transitions WHERE task_uid = ?1 ORDER BY seq",
-        )?;
-        let rows = st.query_map(params![task_uid], |r| {
-            Ok(TransitionRow {
-                seq: r.get(0)?,
-                task_uid: r.get(1)?,
-                sector: r.get(2)?,
-                plan: r.get(3)?,
-                from_state: r.get(4)?,
-                event: r.get(5)?,
-                to_state: r.get(6)?,
-                at_ms: r.get(7)?,
-                step_ms: r.get(8)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    pub fn history(&self) -> Result<Vec<HistoryRow>> {
-        let mut st = self.conn.prepare(
-            "SELECT task_uid, sector, plan, outcome, reason, started_at_ms, ended_at_ms, data
-             FROM history ORDER BY ended_at_ms",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok(HistoryRow {
-                task_uid: r.get(0)?,
-                sector: r.get(1)?,
-                plan: r.get(2)?,
-                outcome: r.get(3)?,
-                reason: r.get(4)?,
-                started_at_ms: r.get(5)?,
-                ended_at_ms: r.get(6)?,
-                data: r.get(7)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     pub fn quarantined_count(&self) -> Result<i64> {
         Ok(self
             .conn
@@ -342,46 +301,55 @@ impl TaskStore {
     }
 }
 
-/// Read-only view of a location's history, for tools and tests (no lock taken: SQLite's WAL
-/// lets a reader see committed data while the daemon runs).
+const HISTORY_COLUMNS: &str =
+    "task_uid, sector, plan, outcome, reason, started_at_ms, ended_at_ms, data";
+const TRANSITION_COLUMNS: &str =
+    "seq, task_uid, sector, plan, from_state, event, to_state, at_ms, step_ms";
+
+fn history_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRow> {
+    Ok(HistoryRow {
+        task_uid: r.get(0)?,
+        sector: r.get(1)?,
+        plan: r.get(2)?,
+        outcome: r.get(3)?,
+        reason: r.get(4)?,
+        started_at_ms: r.get(5)?,
+        ended_at_ms: r.get(6)?,
+        data: r.get(7)?,
+    })
+}
+
+fn transition_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransitionRow> {
+    Ok(TransitionRow {
+        seq: r.get(0)?,
+        task_uid: r.get(1)?,
+        sector: r.get(2)?,
+        plan: r.get(3)?,
+        from_state: r.get(4)?,
+        event: r.get(5)?,
+        to_state: r.get(6)?,
+        at_ms: r.get(7)?,
+        step_ms: r.get(8)?,
+    })
+}
+
+/// Read-only view of a location's ended tasks and transition log, for tools and tests (no lock
+/// taken: SQLite's WAL lets a reader see committed data while the daemon runs).
 pub fn read_history(location: &Path) -> Result<(Vec<HistoryRow>, Vec<TransitionRow>)> {
     let path = TaskStore::db_path(location);
     let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .with_context(|| format!("opening {}", path.display()))?;
-    let mut st = conn.prepare(
-        "SELECT task_uid, sector, plan, outcome, reason, started_at_ms, ended_at_ms, data FROM history ORDER BY ended_at_ms",
-    )?;
-    let history = st
-        .query_map([], |r| {
-            Ok(HistoryRow {
-                task_uid: r.get(0)?,
-                sector: r.get(1)?,
-                plan: r.get(2)?,
-                outcome: r.get(3)?,
-                reason: r.get(4)?,
-                started_at_ms: r.get(5)?,
-                ended_at_ms: r.get(6)?,
-                data: r.get(7)?,
-            })
-        })?
+    let history = conn
+        .prepare(&format!(
+            "SELECT {HISTORY_COLUMNS} FROM history ORDER BY ended_at_ms"
+        ))?
+        .query_map([], history_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut st = conn.prepare(
-        "SELECT seq, task_uid, sector, plan, from_state, event, to_state, at_ms, step_ms FROM transitions ORDER BY seq",
-    )?;
-    let transitions = st
-        .query_map([], |r| {
-            Ok(TransitionRow {
-                seq: r.get(0)?,
-                task_uid: r.get(1)?,
-                sector: r.get(2)?,
-                plan: r.get(3)?,
-                from_state: r.get(4)?,
-                event: r.get(5)?,
-                to_state: r.get(6)?,
-                at_ms: r.get(7)?,
-                step_ms: r.get(8)?,
-            })
-        })?
+    let transitions = conn
+        .prepare(&format!(
+            "SELECT {TRANSITION_COLUMNS} FROM transitions ORDER BY seq"
+        ))?
+        .query_map([], transition_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok((history, transitions))
 }

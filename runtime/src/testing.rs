@@ -79,16 +79,11 @@ impl Proofs for FakeProofs {
             }
         }
         ensure!(used <= sector, "pieces larger than the sector");
-        let mut remaining = sector - used;
-        while remaining > 0 {
-            let mut padded = 1u64 << (63 - remaining.leading_zeros());
-            let offset = sector - remaining;
-            while offset % padded != 0 {
-                padded /= 2;
-            }
-            infos.push(zero_piece(padded));
-            remaining -= padded;
-        }
+        infos.extend(
+            proofs::pledge_sizes(sector, used)
+                .into_iter()
+                .map(zero_piece),
+        );
         fs::create_dir_all(staged.parent().context("no parent")?)?;
         fs::write(staged, vec![0u8; sector as usize])?;
         Ok(infos)

@@ -388,7 +388,8 @@ async fn thread_loop(
                 );
                 error!(thread = env.index, "{msg}");
                 control.update(|s| {
-                    s.state = Some(rec.state.clone());
+                    // Not a state the plan can resume from: only Abort (or --force) is accepted.
+                    s.state = Some(format!("{} (unreadable)", rec.state));
                     s.plan = rec.plan.clone();
                     s.sector = rec.sector.clone();
                 });

@@ -220,18 +220,11 @@ impl LocalManager {
             });
             used += d.piece.size;
         }
-        let mut remaining = sector_size - used.min(sector_size);
-        while remaining > 0 {
-            let mut padded = 1u64 << (63 - remaining.leading_zeros());
-            let offset = sector_size - remaining;
-            while offset % padded != 0 {
-                padded /= 2;
-            }
+        for padded in proofs::pledge_sizes(sector_size, used) {
             pieces.push(PieceInfo {
                 comm_p: zero_comm_p(padded),
                 unpadded_size: proofs::unpadded(padded),
             });
-            remaining -= padded;
         }
         Ok(pieces)
     }

@@ -405,7 +405,14 @@ pub async fn serve_with(
     let methods: Methods = module(mgr.clone(), admin)?.into();
     let (stop_handle, handle) = stop_channel();
     let builder = Server::builder()
-        .set_config(ServerConfig::builder().http_only().build())
+        // Requests in flight at once (jsonrpsee counts them per request, default 100): many
+        // workers' threads and tools may call together; excess ones would get HTTP 429.
+        .set_config(
+            ServerConfig::builder()
+                .http_only()
+                .max_connections(4096)
+                .build(),
+        )
         .to_service_builder();
     let door = Arc::new(Door {
         token: access.token.trim().to_string(),

@@ -11,10 +11,9 @@ use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::SectorPlan;
-use crate::env::StepEnv;
-use crate::failure::{classify_io, Failure, Level, LevelExt, StepResult};
-use crate::persist;
-use crate::proofs::{C1Out, PC1Out, PC2Out, PieceSource, SealInputs};
+use crate::env::{Replica, StepEnv};
+use crate::failure::{classify_io, need, Failure, Level, LevelExt, StepResult};
+use crate::proofs::{C1Out, PC1Out, PC2Out, SealInputs};
 use crate::types::*;
 
 plan_macros::plan! {
@@ -59,16 +58,6 @@ pub struct Data {
     pub proof: Option<Proof>,
     #[serde(default)]
     pub proof_resubmit: bool,
-}
-
-fn need<'a, T>(v: &'a Option<T>, what: &str, state: State) -> StepResult<&'a T> {
-    // Missing data is a worker-side inconsistency (e.g. a forced resume past the step that makes
-    // it). Critical, not Abort: the thread pauses and the sector is kept for a human to decide.
-    v.as_ref().ok_or_else(|| {
-        Failure::critical(anyhow!(
-            "the task record has no {what}, which state {state} needs: resume at an earlier state"
-        ))
-    })
 }
 
 impl SectorPlan for Plan {
@@ -348,29 +337,7 @@ impl Handlers for Sealer<'_> {
             State::DealsAcquired,
         )?;
         let deals = self.d.deals.clone().unwrap_or_default();
-        let mut sources = Vec::new();
-        for deal in &deals {
-            let unpadded_size = crate::proofs::unpadded(deal.piece.size);
-            if deal.is_pledge() {
-                sources.push(PieceSource::Zeros { unpadded_size });
-            } else {
-                let comm_p = piece_cid::to_commitment(&deal.piece.piece_cid).perm()?;
-                let path = self.env.piece_file(&deal.piece.piece_cid).await?;
-                sources.push(PieceSource::File {
-                    path,
-                    unpadded_size,
-                    comm_p,
-                });
-            }
-        }
-        let staged = self.env.location.staged(s.id);
-        let proofs = self.env.proofs.clone();
-        let pieces = self
-            .env
-            .blocking("add_pieces", move || {
-                proofs.add_pieces(s.proof_type, &staged, &sources).perm()
-            })
-            .await?;
+        let pieces = self.env.add_deal_pieces(&s, &deals).await?;
         Ok(outcome::DealsAcquired::AddPiece(pieces))
     }
 
@@ -472,55 +439,8 @@ impl Handlers for Sealer<'_> {
 
     async fn pc_landed(&mut self) -> StepResult<outcome::PCLanded> {
         let s = self.sector(State::PCLanded)?.clone();
-        let size = crate::proofs::sector_size(s.proof_type).perm()?;
-        let candidates = self.env.stores.writable();
-        if candidates.is_empty() {
-            return Err(Failure::permanent(anyhow!(
-                "no writable persist store is attached ([[attached]])"
-            )));
-        }
-        let store = loop {
-            let r = self.env.rpc(
-                "reserve store space",
-                self.env
-                    .manager
-                    .store_reserve_space(s.id, 2 * size, candidates.clone())
-                    .await,
-            )?;
-            match r {
-                Some(info) => break info,
-                None => {
-                    self.env
-                        .sleep(self.env.sealing.rpc_polling_interval)
-                        .await?
-                }
-            }
-        };
-        let root = self
-            .env
-            .stores
-            .path(&store.name)
-            .ok_or_else(|| {
-                Failure::permanent(anyhow!(
-                    "the manager chose store {:?}, which is not attached here",
-                    store.name
-                ))
-            })?
-            .to_path_buf();
-        let loc = self.env.location.clone();
-        let id = s.id;
-        self.env
-            .blocking("transfer", move || {
-                persist::move_sector_files(
-                    &loc.sealed(id),
-                    &loc.cache(id),
-                    &root.join("sealed").join(id.to_string()),
-                    &root.join("cache").join(id.to_string()),
-                )
-                .map_err(|e| classify_io(e, Level::Permanent))
-            })
-            .await?;
-        Ok(outcome::PCLanded::Persist(store.name))
+        let store = self.env.persist(&s, Replica::Sealed).await?;
+        Ok(outcome::PCLanded::Persist(store))
     }
 
     async fn persisted(&mut self) -> StepResult<outcome::Persisted> {

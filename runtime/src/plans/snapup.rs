@@ -8,10 +8,9 @@ use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::SectorPlan;
-use crate::env::StepEnv;
-use crate::failure::{classify_io, Failure, Level, LevelExt, StepResult};
-use crate::persist;
-use crate::proofs::{PieceSource, SnapEncodeOut};
+use crate::env::{Replica, StepEnv};
+use crate::failure::{classify_io, need, Failure, Level, LevelExt, StepResult};
+use crate::proofs::SnapEncodeOut;
 use crate::types::*;
 
 plan_macros::plan! {
@@ -41,14 +40,6 @@ pub struct Data {
     pub encoded: Option<SnapEncodeOut>,
     pub proof: Option<super::sealer::Proof>,
     pub persist_instance: Option<String>,
-}
-
-fn need<'a, T>(v: &'a Option<T>, what: &str, state: State) -> StepResult<&'a T> {
-    v.as_ref().ok_or_else(|| {
-        Failure::critical(anyhow!(
-            "the task record has no {what}, which state {state} needs: resume at an earlier state"
-        ))
-    })
 }
 
 impl SectorPlan for Plan {
@@ -195,29 +186,7 @@ impl Handlers for SnapUp<'_> {
     async fn allocated(&mut self) -> StepResult<outcome::Allocated> {
         let s = self.sector(State::Allocated)?.clone();
         let deals = need(&self.d.deals, "deals", State::Allocated)?.clone();
-        let mut sources = Vec::new();
-        for deal in &deals {
-            let unpadded_size = crate::proofs::unpadded(deal.piece.size);
-            if deal.is_pledge() {
-                sources.push(PieceSource::Zeros { unpadded_size });
-            } else {
-                let comm_p = piece_cid::to_commitment(&deal.piece.piece_cid).perm()?;
-                let path = self.env.piece_file(&deal.piece.piece_cid).await?;
-                sources.push(PieceSource::File {
-                    path,
-                    unpadded_size,
-                    comm_p,
-                });
-            }
-        }
-        let staged = self.env.location.staged(s.id);
-        let proofs = self.env.proofs.clone();
-        let pieces = self
-            .env
-            .blocking("add_pieces", move || {
-                proofs.add_pieces(s.proof_type, &staged, &sources).perm()
-            })
-            .await?;
+        let pieces = self.env.add_deal_pieces(&s, &deals).await?;
         Ok(outcome::Allocated::AddPiece(pieces))
     }
 
@@ -305,55 +274,8 @@ impl Handlers for SnapUp<'_> {
 
     async fn snap_proved(&mut self) -> StepResult<outcome::SnapProved> {
         let s = self.sector(State::SnapProved)?.clone();
-        let size = crate::proofs::sector_size(s.proof_type).perm()?;
-        let candidates = self.env.stores.writable();
-        if candidates.is_empty() {
-            return Err(Failure::permanent(anyhow!(
-                "no writable persist store is attached ([[attached]])"
-            )));
-        }
-        let store = loop {
-            let r = self.env.rpc(
-                "reserve store space",
-                self.env
-                    .manager
-                    .store_reserve_space(s.id, 2 * size, candidates.clone())
-                    .await,
-            )?;
-            match r {
-                Some(info) => break info,
-                None => {
-                    self.env
-                        .sleep(self.env.sealing.rpc_polling_interval)
-                        .await?
-                }
-            }
-        };
-        let root = self
-            .env
-            .stores
-            .path(&store.name)
-            .ok_or_else(|| {
-                Failure::permanent(anyhow!(
-                    "the manager chose store {:?}, which is not attached here",
-                    store.name
-                ))
-            })?
-            .to_path_buf();
-        let loc = self.env.location.clone();
-        let id = s.id;
-        self.env
-            .blocking("transfer", move || {
-                persist::move_sector_files(
-                    &loc.update(id),
-                    &loc.update_cache(id),
-                    &root.join("update").join(id.to_string()),
-                    &root.join("update-cache").join(id.to_string()),
-                )
-                .map_err(|e| classify_io(e, Level::Permanent))
-            })
-            .await?;
-        Ok(outcome::SnapProved::Persist(store.name))
+        let store = self.env.persist(&s, Replica::Update).await?;
+        Ok(outcome::SnapProved::Persist(store))
     }
 
     async fn persisted(&mut self) -> StepResult<outcome::Persisted> {

@@ -1,0 +1,115 @@
+//! Benchmark 3 of docs/benchmarks.md: one durable transition, `TaskStore::transition` (the
+//! engine's: UPDATE of the task row and INSERT of the log row in one transaction, committed with
+//! `synchronous = FULL`, i.e. fsync'd), against one raw fsync'd write of the same bytes to the same
+//! database file with the same settings (WAL, `synchronous = FULL`): a single-row UPDATE of a
+//! blob holding the record's state, data, sector and the log row's names, in autocommit.
+//!
+//! Two record sizes, both from real 2KiB runs: about 1 KiB (the task data before C1) and about
+//! 100 KiB (after C1, whose output the record then carries until the task ends).
+//!
+//! The database lives in a temporary directory on the same filesystem as the worker's locations
+//! (`$TMPDIR`, or `VENUS_BENCH_DIR`). Run alone: `cargo bench -p venus-runtime --bench durable`.
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use rusqlite::{params, Connection};
+use venus_runtime::store::{RawRecord, TaskStore};
+
+/// Record sizes measured: (label, bytes of task data JSON).
+const SIZES: &[(&str, usize)] = &[("1KiB", 1_300), ("100KiB", 100_000)];
+
+fn bench_dir() -> tempfile::TempDir {
+    match std::env::var_os("VENUS_BENCH_DIR") {
+        Some(d) => {
+            std::fs::create_dir_all(&d).expect("VENUS_BENCH_DIR");
+            tempfile::tempdir_in(d).expect("temp dir")
+        }
+        None => tempfile::tempdir().expect("temp dir"),
+    }
+}
+
+fn data_of(len: usize) -> String {
+    // Task data is JSON; the content does not matter to SQLite, the length does.
+    let pad = len.saturating_sub(12);
+    let s = format!("{{\"pad\":\"{}\"}}", "x".repeat(pad));
+    assert!(s.len() >= len - 12);
+    s
+}
+
+/// The bytes one transition writes: the task row's new values and the log row's names.
+fn same_bytes(rec: &RawRecord, from: &str, event: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    for part in [
+        rec.state.as_str(),
+        rec.data.as_str(),
+        rec.sector.as_deref().unwrap_or(""),
+        rec.uid.as_str(),
+        rec.plan.as_str(),
+        from,
+        event,
+    ] {
+        b.extend_from_slice(part.as_bytes());
+    }
+    b
+}
+
+fn bench_durable(c: &mut Criterion) {
+    let mut g = c.benchmark_group("durable");
+    g.sample_size(30);
+    for &(label, len) in SIZES {
+        let dir = bench_dir();
+        let mut store = TaskStore::open(dir.path()).expect("task store");
+        let mut rec = store
+            .create("sealer", "PC1Done", &data_of(len))
+            .expect("task record");
+        rec.sector = Some("s-t01000-1".into());
+        let states = ["PC1Done", "PC2Done"];
+
+        // The raw side: a second connection to the very same database file, same settings.
+        let raw = Connection::open(TaskStore::db_path(dir.path())).expect("raw connection");
+        raw.pragma_update(None, "journal_mode", "WAL").unwrap();
+        raw.pragma_update(None, "synchronous", "FULL").unwrap();
+        raw.execute_batch(
+            "CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
+             INSERT OR REPLACE INTO bench_raw (id, bytes) VALUES (1, x'');",
+        )
+        .unwrap();
+        let bytes = [
+            same_bytes(&rec, "PC1Done", "PC2"),
+            same_bytes(&rec, "PC2Done", "PC2"),
+        ];
+        let mut raw_stmt = raw
+            .prepare("UPDATE bench_raw SET bytes = ?1 WHERE id = 1")
+            .unwrap();
+
+        let mut i = 0usize;
+        g.bench_function(BenchmarkId::new("transition", label), |b| {
+            b.iter(|| {
+                // Alternate between two states so that every write changes the row.
+                let from = states[i % 2];
+                rec.state = states[(i + 1) % 2].into();
+                i += 1;
+                store.transition(&rec, from, "PC2", 1).expect("transition")
+            })
+        });
+        let mut j = 0usize;
+        g.bench_function(BenchmarkId::new("raw", label), |b| {
+            b.iter(|| {
+                j += 1;
+                let n = raw_stmt.execute(params![bytes[j % 2]]).expect("raw write");
+                assert_eq!(n, 1);
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    targets = bench_durable
+}
+criterion_main!(benches);

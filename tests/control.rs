@@ -248,3 +248,77 @@ async fn an_unreadable_record_pauses_its_thread_only_and_is_quarantined_not_dele
         .unwrap();
     assert!(kept.contains("v99:opaque"), "{kept}");
 }
+
+/// Several threads share a stage limit: with `c2 = 1` the second thread waits for the slot, and a
+/// waiting thread can be paused (and later resumed) while the other one holds the slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_waiting_for_a_stage_slot_can_be_paused() {
+    use venus_runtime::control::Activity;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = support::config(
+        dir.path(),
+        &["sealer", "sealer"],
+        "[processors.limitation.concurrent]\nc2 = 1\n",
+    );
+    let proofs = std::sync::Arc::new(venus_runtime::testing::SlowC2Proofs(Duration::from_millis(
+        1500,
+    )));
+    let worker =
+        std::sync::Arc::new(venus_runtime::worker::Worker::new(cfg, proofs, None).unwrap());
+    let w = worker.clone();
+    let run = tokio::spawn(async move {
+        w.run(venus_runtime::worker::RunOptions {
+            tasks_per_thread: Some(1),
+            stop_on_pause: false,
+        })
+        .await
+    });
+    // Wait until one thread runs C2 and the other waits for the slot.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let waiting = loop {
+        let acts: Vec<Activity> = worker
+            .threads
+            .iter()
+            .map(|t| t.control.status().activity)
+            .collect();
+        let w = acts
+            .iter()
+            .position(|a| matches!(a, Activity::Waiting { stage } if stage == "c2"));
+        let r = acts
+            .iter()
+            .any(|a| matches!(a, Activity::Running { stage } if stage == "c2"));
+        if let (Some(w), true) = (w, r) {
+            break w;
+        }
+        assert!(std::time::Instant::now() < deadline, "{acts:?}");
+        assert!(worker.limits.in_use("c2") <= 1);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert!(worker.pause(waiting).unwrap());
+    let t = &worker.threads[waiting].control;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while t.status().activity != Activity::Paused {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waiting thread did not pause"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // It paused while the other thread still held the slot, and before running C2.
+    assert_eq!(worker.limits.in_use("c2"), 1);
+    let (_, rows) = venus_runtime::store::read_history(&worker.threads[waiting].location).unwrap();
+    assert_eq!(rows.last().unwrap().to_state, "C1Done");
+    assert!(worker.resume(waiting, None, false).unwrap());
+    while !run.is_finished() {
+        assert!(
+            worker.limits.in_use("c2") <= 1,
+            "more C2 at once than configured"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    run.await.unwrap().unwrap();
+    for t in &worker.threads {
+        let (h, _) = venus_runtime::store::read_history(&t.location).unwrap();
+        assert_eq!(h[0].outcome, "Finished");
+    }
+}

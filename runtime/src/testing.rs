@@ -233,6 +233,97 @@ impl Proofs for FakeProofs {
     }
 }
 
+/// [`FakeProofs`] whose C2 takes `.0` long (holding its stage slot), to test stage limits and
+/// waiting threads. Test use only.
+#[derive(Clone, Debug)]
+pub struct SlowC2Proofs(pub Duration);
+
+impl Proofs for SlowC2Proofs {
+    fn add_pieces(
+        &self,
+        pt: SealProof,
+        staged: &Path,
+        pieces: &[PieceSource],
+    ) -> Result<Vec<PieceInfo>> {
+        FakeProofs.add_pieces(pt, staged, pieces)
+    }
+    fn tree_d(&self, pt: SealProof, staged: &Path, pieces: &[PieceInfo]) -> Result<Commitment> {
+        FakeProofs.tree_d(pt, staged, pieces)
+    }
+    fn pc1(&self, inp: &SealInputs, cache: &Path, staged: &Path, sealed: &Path) -> Result<PC1Out> {
+        FakeProofs.pc1(inp, cache, staged, sealed)
+    }
+    fn pc2(&self, pc1: &PC1Out, cache: &Path, sealed: &Path) -> Result<PC2Out> {
+        FakeProofs.pc2(pc1, cache, sealed)
+    }
+    fn c1(
+        &self,
+        inp: &SealInputs,
+        seed: [u8; 32],
+        pc2: &PC2Out,
+        cache: &Path,
+        sealed: &Path,
+    ) -> Result<C1Out> {
+        FakeProofs.c1(inp, seed, pc2, cache, sealed)
+    }
+    fn c2(&self, inp: &SealInputs, c1: &C1Out) -> Result<Vec<u8>> {
+        std::thread::sleep(self.0);
+        FakeProofs.c2(inp, c1)
+    }
+    fn verify_seal(
+        &self,
+        pt: SealProof,
+        sector: SectorId,
+        comm_r: Commitment,
+        comm_d: Commitment,
+        ticket: [u8; 32],
+        seed: [u8; 32],
+        proof: &[u8],
+    ) -> Result<bool> {
+        FakeProofs.verify_seal(pt, sector, comm_r, comm_d, ticket, seed, proof)
+    }
+    fn comm_d(&self, pt: SealProof, pieces: &[PieceInfo]) -> Result<Commitment> {
+        FakeProofs.comm_d(pt, pieces)
+    }
+    fn piece_commitment(&self, pt: SealProof, path: &Path) -> Result<PieceInfo> {
+        FakeProofs.piece_commitment(pt, path)
+    }
+    fn snap_encode(
+        &self,
+        pt: SealProof,
+        new_replica: &Path,
+        new_cache: &Path,
+        key: &Path,
+        key_cache: &Path,
+        staged: &Path,
+        pieces: &[PieceInfo],
+    ) -> Result<SnapEncodeOut> {
+        FakeProofs.snap_encode(pt, new_replica, new_cache, key, key_cache, staged, pieces)
+    }
+    fn snap_prove(
+        &self,
+        pt: SealProof,
+        comm_r_old: Commitment,
+        enc: &SnapEncodeOut,
+        key: &Path,
+        key_cache: &Path,
+        new_replica: &Path,
+        new_cache: &Path,
+    ) -> Result<Vec<u8>> {
+        FakeProofs.snap_prove(pt, comm_r_old, enc, key, key_cache, new_replica, new_cache)
+    }
+    fn verify_snap(
+        &self,
+        pt: SealProof,
+        comm_r_old: Commitment,
+        comm_r_new: Commitment,
+        comm_d_new: Commitment,
+        proof: &[u8],
+    ) -> Result<bool> {
+        FakeProofs.verify_snap(pt, comm_r_old, comm_r_new, comm_d_new, proof)
+    }
+}
+
 fn zero_piece(padded: u64) -> PieceInfo {
     let size = proofs::unpadded(padded);
     let info = filecoin_proofs::pieces::zero_padding(filecoin_proofs::UnpaddedBytesAmount(size))

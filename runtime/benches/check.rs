@@ -3,6 +3,8 @@
 //!
 //! One iteration checks every transition of the plan's table once (sealer: 18, snapup: 8), so
 //! ns per transition = time per iteration / table size (the `worker` bench prints it that way).
+//! The checkers are timed back to back within every sample (see `compare`), so that a change in
+//! the machine's load during the run affects them alike.
 //! Both checkers have the engine's signature (`Result<State, TransitionError>`, the error built
 //! in a cold function); a third, `Option<State>`-returning match shows the cheapest check there
 //! is. Before measuring, the bench checks that the hand-written tables agree with the generated
@@ -11,7 +13,7 @@
 //! Run alone: `cargo bench -p venus-runtime --bench check` (`-- --quick` for a short run).
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use plan_meta::rt::{Plan, TransitionError};
@@ -231,6 +233,45 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_secs(3))
 }
 
+/// `iters` sweeps over the table with checker `f`.
+fn sweep<S: Copy, E, R>(cases: &[(S, &E)], f: impl Fn(S, &E) -> R, iters: u64) -> Duration {
+    let t = Instant::now();
+    for _ in 0..iters {
+        for (s, e) in cases {
+            black_box(f(black_box(*s), black_box(*e)));
+        }
+    }
+    t.elapsed()
+}
+
+const CHECKERS: [&str; 3] = ["generated", "hand-written", "hand-written-option"];
+
+/// Benchmark every checker of `runs` (in `CHECKERS` order) so that they are compared under the
+/// same conditions on a shared machine: each criterion sample of any of them times all of them
+/// back to back, in an order that rotates with each sample, and reports its own time.
+fn compare(c: &mut Criterion, group: &str, n: usize, runs: &[&dyn Fn(u64) -> Duration; 3]) {
+    let mut g = c.benchmark_group(group);
+    g.throughput(criterion::Throughput::Elements(n as u64));
+    for (i, name) in CHECKERS.iter().enumerate() {
+        let mut sample = 0usize;
+        g.bench_function(*name, |b| {
+            b.iter_custom(|iters| {
+                sample += 1;
+                let mut mine = Duration::ZERO;
+                for j in 0..runs.len() {
+                    let k = (j + sample) % runs.len();
+                    let d = runs[k](iters);
+                    if k == i {
+                        mine = d;
+                    }
+                }
+                mine
+            })
+        });
+    }
+    g.finish();
+}
+
 fn bench_sealer(c: &mut Criterion) {
     let events = sealer_events();
     // The hand-written table is the plan's table: same answer for every state and event.
@@ -247,30 +288,16 @@ fn bench_sealer(c: &mut Criterion) {
     }
     let cases = table::<sealer::Plan>(&events);
     assert_eq!(cases.len(), table_size::<sealer::Plan>());
-    let mut g = c.benchmark_group("check/sealer");
-    g.throughput(criterion::Throughput::Elements(cases.len() as u64));
-    g.bench_function("generated", |b| {
-        b.iter(|| {
-            for (s, e) in &cases {
-                let _ = black_box(sealer::Plan::next(black_box(*s), black_box(*e)));
-            }
-        })
-    });
-    g.bench_function("hand-written", |b| {
-        b.iter(|| {
-            for (s, e) in &cases {
-                let _ = black_box(sealer_hand(black_box(*s), black_box(*e)));
-            }
-        })
-    });
-    g.bench_function("hand-written-option", |b| {
-        b.iter(|| {
-            for (s, e) in &cases {
-                let _ = black_box(sealer_hand_option(black_box(*s), black_box(*e)));
-            }
-        })
-    });
-    g.finish();
+    compare(
+        c,
+        "check/sealer",
+        cases.len(),
+        &[
+            &|n| sweep(&cases, |s, e| sealer::Plan::next(s, e), n),
+            &|n| sweep(&cases, sealer_hand, n),
+            &|n| sweep(&cases, sealer_hand_option, n),
+        ],
+    );
 }
 
 fn bench_snapup(c: &mut Criterion) {
@@ -288,30 +315,16 @@ fn bench_snapup(c: &mut Criterion) {
     }
     let cases = table::<snapup::Plan>(&events);
     assert_eq!(cases.len(), table_size::<snapup::Plan>());
-    let mut g = c.benchmark_group("check/snapup");
-    g.throughput(criterion::Throughput::Elements(cases.len() as u64));
-    g.bench_function("generated", |b| {
-        b.iter(|| {
-            for (s, e) in &cases {
-                let _ = black_box(snapup::Plan::next(black_box(*s), black_box(*e)));
-            }
-        })
-    });
-    g.bench_function("hand-written", |b| {
-        b.iter(|| {
-            for (s, e) in &cases {
-                let _ = black_box(snapup_hand(black_box(*s), black_box(*e)));
-            }
-        })
-    });
-    g.bench_function("hand-written-option", |b| {
-        b.iter(|| {
-            for (s, e) in &cases {
-                let _ = black_box(snapup_hand_option(black_box(*s), black_box(*e)));
-            }
-        })
-    });
-    g.finish();
+    compare(
+        c,
+        "check/snapup",
+        cases.len(),
+        &[
+            &|n| sweep(&cases, |s, e| snapup::Plan::next(s, e), n),
+            &|n| sweep(&cases, snapup_hand, n),
+            &|n| sweep(&cases, snapup_hand_option, n),
+        ],
+    );
 }
 
 criterion_group! {

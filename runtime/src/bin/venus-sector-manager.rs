@@ -76,6 +76,10 @@ struct DaemonArgs {
     /// Use this token instead of the one in <home>/token (it is written there).
     #[arg(long, env = "VENUS_SECTOR_MANAGER_TOKEN")]
     token: Option<String>,
+    /// How long after a PreCommit lands its seed is drawn (the chain's challenge delay); until
+    /// then workers wait in PersistanceSubmitted. 0: at once.
+    #[arg(long, default_value = "0s")]
+    seed_delay: humantime::Duration,
     /// Accept callers on this machine (loopback) that send no token. For established workers
     /// on the manager's machine, which cannot send one; remote callers still need the token.
     #[arg(long)]
@@ -235,6 +239,7 @@ fn daemon(home: &Path, args: DaemonArgs) -> Result<()> {
         max_sectors,
         stores,
         token,
+        seed_delay,
         allow_loopback_without_token,
     } = args;
     init_logging();
@@ -265,7 +270,8 @@ fn daemon(home: &Path, args: DaemonArgs) -> Result<()> {
             },
             Arc::new(RealProofs),
         )
-        .context("opening the manager database")?,
+        .context("opening the manager database")?
+        .with_seed_delay(*seed_delay),
     );
     runtime()?.block_on(async move {
         let server = rpc::serve_with(

@@ -23,6 +23,9 @@ use crate::proofs::{self, Proofs};
 use crate::store::now_ms;
 use crate::types::*;
 
+/// Longest wait a `WaitSeed` answer asks for while the seed is not due yet.
+const SEED_POLL_MAX_SECS: i64 = 2;
+
 /// Name of the embedded manager's persist store.
 pub const EMBEDDED_STORE: &str = "embedded-store";
 
@@ -40,6 +43,8 @@ pub struct LocalManager {
     db: Mutex<Connection>,
     cfg: LocalManagerConfig,
     proofs: Arc<dyn Proofs>,
+    /// How long after a PreCommit lands the seed is drawn (the chain's challenge delay).
+    seed_delay: Duration,
 }
 
 /// Sector row states in the manager's database.
@@ -94,11 +99,26 @@ impl LocalManager {
                 last_ping_ms INTEGER NOT NULL
              );",
         )?;
+        // Added after the first release of the schema: when the PreCommit landed.
+        let has_landed_at: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('sectors') WHERE name = 'precommit_at_ms'")?
+            .exists([])?;
+        if !has_landed_at {
+            conn.execute_batch("ALTER TABLE sectors ADD COLUMN precommit_at_ms INTEGER")?;
+        }
         Ok(LocalManager {
             db: Mutex::new(conn),
             cfg,
             proofs,
+            seed_delay: Duration::ZERO,
         })
+    }
+
+    /// Draw a sector's seed only `delay` after its PreCommit landed, as the chain does (the
+    /// challenge delay); until then `WaitSeed` answers "wait". Default: at once.
+    pub fn with_seed_delay(mut self, delay: Duration) -> Self {
+        self.seed_delay = delay;
+        self
     }
 
     pub fn home(&self) -> &Path {
@@ -437,7 +457,7 @@ impl SectorManager for LocalManager {
         let pc = json(&info);
         self.with_db(move |c| {
             c.execute(
-                "UPDATE sectors SET precommit = ?1, precommit_landed = 1, seed = NULL, updated_at_ms = ?2 WHERE miner = ?3 AND number = ?4",
+                "UPDATE sectors SET precommit = ?1, precommit_landed = 1, seed = NULL, updated_at_ms = ?2, precommit_at_ms = ?2 WHERE miner = ?3 AND number = ?4",
                 params![pc, now_ms(), id.miner, id.number],
             )?;
             Ok(())
@@ -493,11 +513,28 @@ impl SectorManager for LocalManager {
     }
 
     async fn wait_seed(&self, id: SectorId, _proof_type: SealProof) -> MResult<WaitSeedResp> {
+        let delay_ms = self.seed_delay.as_millis() as i64;
         self.with_db(move |c| {
-            let (landed, seed): (i64, Option<String>) =
-                Self::sector_row(c, id, "precommit_landed, seed", |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
+            let (state, reason, landed, landed_at, seed): (
+                String,
+                Option<String>,
+                i64,
+                Option<i64>,
+                Option<String>,
+            ) = Self::sector_row(
+                c,
+                id,
+                "state, abort_reason, precommit_landed, precommit_at_ms, seed",
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?;
+            // A sector aborted on the manager has no future: the worker waiting for its seed must
+            // learn it now, not after sealing on (the established manager answers 11001 too).
+            if state == st::ABORTED {
+                return Err(ManagerError::not_found(format!(
+                    "sector {id} was aborted on the manager: {}",
+                    reason.unwrap_or_else(|| "no reason given".into())
+                )));
+            }
             if landed != 1 {
                 return Ok(WaitSeedResp {
                     should_wait: true,
@@ -510,6 +547,17 @@ impl SectorManager for LocalManager {
                     should_wait: false,
                     delay: 0,
                     seed: Some(from_json(&seed, "seed")?),
+                });
+            }
+            let due = landed_at.unwrap_or(0) + delay_ms;
+            let now = now_ms();
+            if now < due {
+                // Ask again soon rather than at the due time: an abort meanwhile is then noticed
+                // within a couple of seconds.
+                return Ok(WaitSeedResp {
+                    should_wait: true,
+                    delay: ((due - now + 999) / 1000).clamp(1, SEED_POLL_MAX_SECS) as u64,
+                    seed: None,
                 });
             }
             let seed = Seed {

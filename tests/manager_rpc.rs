@@ -129,6 +129,15 @@ async fn fake_manager(
     token: &str,
     max_sectors: Option<u64>,
 ) -> (Arc<LocalManager>, ManagerServer, PathBuf) {
+    fake_manager_with(dir, token, max_sectors, Duration::ZERO).await
+}
+
+async fn fake_manager_with(
+    dir: &Path,
+    token: &str,
+    max_sectors: Option<u64>,
+    seed_delay: Duration,
+) -> (Arc<LocalManager>, ManagerServer, PathBuf) {
     let store = dir.join("shared-store");
     std::fs::create_dir_all(&store).unwrap();
     let lm = Arc::new(
@@ -142,7 +151,8 @@ async fn fake_manager(
             },
             Arc::new(FakeProofs),
         )
-        .unwrap(),
+        .unwrap()
+        .with_seed_delay(seed_delay),
     );
     let server = rpc::serve(
         lm.clone() as Arc<dyn SectorManager>,
@@ -575,6 +585,70 @@ async fn an_abort_on_the_manager_ends_the_workers_task() {
         .join("data/sealed")
         .join(id.to_string())
         .exists());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_while_the_worker_waits_for_its_seed_ends_the_task_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // The seed is due a minute after the PreCommit landed: the task waits in PersistanceSubmitted.
+    let (lm, server, store) =
+        fake_manager_with(dir.path(), "tok", Some(1), Duration::from_secs(60)).await;
+    let cfg = worker_config(dir.path(), &server.url(), "tok", &store, &["sealer"]);
+    let client = RpcManager::new(&server.url(), Some("tok"), dir.path().join("cache")).unwrap();
+    let worker =
+        Arc::new(Worker::new(cfg.clone(), Arc::new(FakeProofs), Some(Arc::new(client))).unwrap());
+    let run = {
+        let w = worker.clone();
+        tokio::spawn(async move {
+            w.run(RunOptions {
+                tasks_per_thread: Some(1),
+                stop_on_pause: true,
+            })
+            .await
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = lm.list_sectors().await.unwrap();
+        if s.first().and_then(|s| s.worker_state.as_deref()) == Some("PersistanceSubmitted") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never waited for the seed: {s:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let id = SectorId {
+        miner: 1000,
+        number: 1,
+    };
+    let aborted_at = Instant::now();
+    lm.abort_sector(id, "operator wants it gone").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the task ended")
+        .unwrap()
+        .unwrap();
+    assert!(
+        aborted_at.elapsed() < Duration::from_secs(10),
+        "noticed at the next seed poll, not when the seed was due: {:?}",
+        aborted_at.elapsed()
+    );
+    let (history, transitions) = read_history(&cfg.sealing_thread[0].location).unwrap();
+    assert_eq!(history[0].outcome, "Abort");
+    let reason = history[0].reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("operator wants it gone") && reason.contains("11001"),
+        "{reason}"
+    );
+    assert!(
+        transitions.iter().all(|t| t.to_state != "SeedAssigned"),
+        "no seed, no C1/C2 for an aborted sector"
+    );
+    let s = lm.list_sectors().await.unwrap();
+    assert_eq!(
+        (s[0].state.as_str(), s[0].abort_reason.as_deref()),
+        ("Aborted", Some("operator wants it gone"))
+    );
     server.stop().await;
 }
 

@@ -141,10 +141,12 @@ async fn three_workers_seal_distinct_real_sectors_and_the_manager_aborts_a_pause
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let store_arg = format!("shared={}", store.display());
-    // Five sectors in all: three seals, then two for w1 to abort.
+    // Five sectors in all: three seals, then two for w1 to abort. The seed comes 15 s after the
+    // PreCommit landed (as on chain, after a challenge delay): everything before C2 takes a fraction
+    // of a second for 2KiB, so that wait is where the operator catches w1's later tasks.
     let m = ManagerProc::start(
         &dir.path().join("manager"),
-        &["--store", &store_arg, "--max-sectors", "5"],
+        &["--store", &store_arg, "--max-sectors", "5", "--seed-delay", "15s"],
     );
     let admin = m.client();
     let mut workers = vec![

@@ -181,6 +181,12 @@ async fn resume_abort_ends_the_task_and_the_thread_goes_on() {
     let h = h.wait_done().await;
     // The aborted sector, then a new one sealed to the end.
     assert_eq!(h.outcomes(0), vec!["Abort", "Finished"]);
+    let (hist, _) = venus_runtime::store::read_history(&h.location(0)).unwrap();
+    let reason = hist[0].reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with("aborted by the operator") && reason.contains("injected Critical"),
+        "{reason}"
+    );
     let m = h.worker.local_manager.as_ref().unwrap();
     let s = m.list_sectors().await.unwrap();
     assert_eq!(

@@ -614,7 +614,10 @@ async fn an_abort_while_the_worker_waits_for_its_seed_ends_the_task_at_once() {
         if s.first().and_then(|s| s.worker_state.as_deref()) == Some("PersistanceSubmitted") {
             break;
         }
-        assert!(Instant::now() < deadline, "never waited for the seed: {s:?}");
+        assert!(
+            Instant::now() < deadline,
+            "never waited for the seed: {s:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let id = SectorId {

@@ -146,7 +146,14 @@ async fn three_workers_seal_distinct_real_sectors_and_the_manager_aborts_a_pause
     // of a second for 2KiB, so that wait is where the operator catches w1's later tasks.
     let m = ManagerProc::start(
         &dir.path().join("manager"),
-        &["--store", &store_arg, "--max-sectors", "5", "--seed-delay", "15s"],
+        &[
+            "--store",
+            &store_arg,
+            "--max-sectors",
+            "5",
+            "--seed-delay",
+            "15s",
+        ],
     );
     let admin = m.client();
     let mut workers = vec![

@@ -75,6 +75,37 @@ impl PlanMeta {
         seen
     }
 
+    /// Distance of `state` from `Empty` along plan transitions (None when unreachable). It orders
+    /// the flow even where it loops back (ReSubmitPC, ReSubmitProof, RePersist).
+    pub fn depth(&self, state: &str) -> Option<usize> {
+        let mut depth = std::collections::BTreeMap::new();
+        let mut queue = VecDeque::new();
+        let start = self.state("Empty")?;
+        depth.insert(start.name, 0usize);
+        queue.push_back(start);
+        while let Some(s) = queue.pop_front() {
+            let d = depth[s.name];
+            for t in s.transitions {
+                if let Some(next) = self.state(t.target) {
+                    if !depth.contains_key(next.name) {
+                        depth.insert(next.name, d + 1);
+                        queue.push_back(next);
+                    }
+                }
+            }
+        }
+        depth.get(state).copied()
+    }
+
+    /// True when `target` is a fall-back from `current`: the flow passes `target` before
+    /// `current` (it is nearer to `Empty`) and can go on from `target` to `current` again.
+    pub fn is_fall_back(&self, target: &str, current: &str) -> bool {
+        match (self.depth(target), self.depth(current)) {
+            (Some(t), Some(c)) => t < c && self.can_reach(target, current),
+            _ => false,
+        }
+    }
+
     /// True when following the plan from `from` can arrive at `to`.
     pub fn can_reach(&self, from: &str, to: &str) -> bool {
         self.reachable_from(from).contains(to)

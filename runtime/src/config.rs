@@ -362,6 +362,19 @@ impl Config {
             );
             self.sealing_for(i)?;
         }
+        if self.is_embedded() {
+            let pt = self.sector_manager.embedded.proof_type;
+            for i in 0..self.sealing_thread.len() {
+                if let Some(allowed) = self.sealing_for(i)?.allowed_proof_types {
+                    ensure!(
+                        allowed.contains(&pt),
+                        "sealing_thread #{i}: sealing.allowed_sizes excludes the embedded manager's sector size \
+                         (proof type {pt}): the thread would wait for work forever. Add its size (2KiB for \
+                         proof type 5) or change [sector_manager.embedded] proof_type"
+                    );
+                }
+            }
+        }
         for stage in self.processors.limitation.concurrent.keys() {
             ensure!(
                 STAGES.contains(&stage.as_str()),

@@ -100,7 +100,11 @@ impl ControlClient {
     fn ctx(&self, e: jsonrpsee::core::client::Error) -> anyhow::Error {
         match e {
             jsonrpsee::core::client::Error::Call(obj) => anyhow::anyhow!("{}", obj.message()),
-            other => anyhow::anyhow!("worker control API at {}: {other}", self.url),
+            other => anyhow::anyhow!(
+                "worker control API at {}: {other}. Is the daemon running, and is this its \
+                 [worker.rpc_server] address (use -c <config> or -H host:port)?",
+                self.url
+            ),
         }
     }
 

@@ -154,6 +154,18 @@ async fn run_inner<P: SectorPlan>(
             Ok(s) => s,
             Err(e) => return Ok(TaskEnd::Paused(Some(format!("resume refused: {e}")))),
         };
+        if target == P::State::ABORT {
+            // Record why the task ends: an operator decision, not the error that paused it.
+            let last = rec
+                .last_error
+                .take()
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default();
+            rec.last_error = Some(format!(
+                "aborted by the operator (resume --state Abort){last}"
+            ));
+            let _ = store.set_last_error(&rec.uid, rec.last_error.as_deref());
+        }
         if target != state {
             for ev in events_from::<P>(target.name()) {
                 P::forget(&mut data, ev);

@@ -134,6 +134,8 @@ pub struct StepEnv {
 impl StepEnv {
     /// Sleep unless a pause or shutdown comes first (then the step ends as interrupted).
     pub async fn sleep(&self, d: Duration) -> StepResult<()> {
+        // Waiting for the manager (work to allocate, a landing, a seed) is idle time.
+        self.control.set_activity(Activity::Idle);
         if self.control.sleep(d).await {
             Ok(())
         } else {

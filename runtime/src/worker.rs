@@ -295,15 +295,13 @@ pub fn validate_resume(
             "the thread's task record cannot be read, so only Abort (quarantine it and start a new task) or --force are possible"
         )));
     };
-    if target == current || meta.can_reach(target, current) {
+    if target == current || meta.is_fall_back(target, current) {
         return Ok(());
     }
     let valid: Vec<&str> = names
         .iter()
         .copied()
-        .filter(|s| {
-            *s == current || *s == "Abort" || (*s != "Finished" && meta.can_reach(s, current))
-        })
+        .filter(|s| *s == current || *s == "Abort" || meta.is_fall_back(s, current))
         .collect();
     Err(ResumeRefused(format!(
         "refusing to resume the {plan} task from {current} at {target}: {target} is not the current state, \
@@ -452,6 +450,11 @@ mod tests {
         );
         assert!(e.contains("--force"), "{e}");
         validate_resume("sealer", Some("TreeDBuilt"), "C2Done", true).unwrap();
+        // A state after the current one is not a fall-back, even where the flow loops back
+        // (ProofSubmitted -ReSubmitProof-> C2Done): resuming there would skip the submission.
+        assert!(validate_resume("sealer", Some("C2Done"), "ProofSubmitted", false).is_err());
+        assert!(validate_resume("sealer", Some("PC2Done"), "PCSubmitted", false).is_err());
+        validate_resume("sealer", Some("ProofSubmitted"), "C2Done", false).unwrap();
         // Finished is never a fall-back.
         assert!(validate_resume("sealer", Some("C2Done"), "Finished", false).is_err());
         // Unknown names and the other plan's states are errors that list the plan's states.

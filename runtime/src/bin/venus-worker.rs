@@ -133,6 +133,12 @@ fn init_logging() {
         .init();
 }
 
+/// The plan files this binary was compiled from (the same bytes `plan!` read).
+const EMBEDDED_PLANS: &[(&str, &str)] = &[
+    ("sealer", include_str!("../../../plans/sealer.plan")),
+    ("snapup", include_str!("../../../plans/snapup.plan")),
+];
+
 fn plan_path(root: &std::path::Path, plan: &str) -> PathBuf {
     let p = PathBuf::from(plan);
     if p.extension().is_some() || p.exists() {
@@ -215,9 +221,31 @@ fn main() -> Result<()> {
                 tracing::info!(%bound, "control API listening");
                 let w = worker.clone();
                 tokio::spawn(async move {
-                    let _ = tokio::signal::ctrl_c().await;
-                    tracing::info!("shutting down");
+                    use tokio::signal::unix::{signal, SignalKind};
+                    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+                    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+                    tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+                    let busy: Vec<String> = w
+                        .threads
+                        .iter()
+                        .filter_map(|t| match t.control.status().activity {
+                            venus_runtime::control::Activity::Running { stage } => Some(format!("#{} {stage}", t.index)),
+                            _ => None,
+                        })
+                        .collect();
+                    if busy.is_empty() {
+                        tracing::info!("shutting down");
+                    } else {
+                        tracing::warn!(
+                            "shutting down after the running steps finish ({}): a proof cannot be interrupted. \
+                             Signal again to exit now; the interrupted steps re-run from their persisted state on restart",
+                            busy.join(", ")
+                        );
+                    }
                     w.shutdown();
+                    tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+                    tracing::warn!("exiting now; every finished step is persisted");
+                    std::process::exit(130);
                 });
                 worker
                     .run(RunOptions {
@@ -300,7 +328,19 @@ fn plan_cmd(cmd: PlanCmd) -> Result<()> {
         },
         PlanCmd::Show { plan, format } => {
             let path = plan_path(std::path::Path::new("."), &plan);
-            let model = plan_meta::check_file(&path).map_err(|d| anyhow::anyhow!("{d}"))?;
+            let model = if path.exists() {
+                plan_meta::check_file(&path)
+                    .map_err(|d| anyhow::anyhow!("{}", d.trim_start_matches("error: ")))?
+            } else if let Some((_, src)) = EMBEDDED_PLANS.iter().find(|(n, _)| *n == plan) {
+                // The plans this binary was compiled from, wherever it runs.
+                plan_meta::parse_and_validate(src)
+                    .map_err(|_| anyhow::anyhow!("the embedded {plan} plan is invalid"))?
+            } else {
+                bail!(
+                    "no plan file {} and no plan named {plan:?} (this worker's plans: sealer, snapup)",
+                    path.display()
+                );
+            };
             let out = match format {
                 Format::Text => plan_meta::render::text(&model),
                 Format::Mermaid => plan_meta::render::mermaid(&model),

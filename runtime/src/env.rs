@@ -259,6 +259,22 @@ impl StepEnv {
         .await
     }
 
+    /// Build the data tree over the staged file and check that it holds exactly `pieces`.
+    pub async fn build_tree_d(
+        &self,
+        sector: &AllocatedSector,
+        pieces: Vec<PieceInfo>,
+    ) -> StepResult<()> {
+        let staged = self.location.staged(sector.id);
+        let proofs = self.proofs.clone();
+        let proof_type = sector.proof_type;
+        self.blocking("tree_d", move || {
+            proofs.tree_d(proof_type, &staged, &pieces).perm()
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// Move a replica and its cache into a persist store the manager reserves space in; returns
     /// the store's name. Re-runnable after a crash at any point (see `persist.rs`).
     pub async fn persist(&self, sector: &AllocatedSector, replica: Replica) -> StepResult<String> {

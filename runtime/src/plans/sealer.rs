@@ -344,13 +344,7 @@ impl Handlers for Sealer<'_> {
     async fn piece_added(&mut self) -> StepResult<outcome::PieceAdded> {
         let s = self.sector(State::PieceAdded)?.clone();
         let pieces = need(&self.d.pieces, "pieces", State::PieceAdded)?.clone();
-        let staged = self.env.location.staged(s.id);
-        let proofs = self.env.proofs.clone();
-        self.env
-            .blocking("tree_d", move || {
-                proofs.tree_d(s.proof_type, &staged, &pieces).perm()
-            })
-            .await?;
+        self.env.build_tree_d(&s, pieces).await?;
         Ok(outcome::PieceAdded::BuildTreeD)
     }
 

@@ -253,6 +253,8 @@ impl Worker {
         if status.activity != Activity::Paused {
             return Ok(false);
         }
+        // `Aborted` is the established worker's name for the abort state: accept it too.
+        let state = state.map(|s| if s == "Aborted" { "Abort" } else { s });
         if let Some(target) = state {
             validate_resume(&status.plan, status.state.as_deref(), target, force)?;
         }

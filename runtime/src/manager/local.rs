@@ -165,6 +165,26 @@ impl LocalManager {
         .ok_or_else(|| ManagerError::not_found(format!("sector {id} not found")))
     }
 
+    /// Where a submission stands: landed once accepted (the embedded manager verified it), or
+    /// ShouldAbort once the sector was aborted. `column` is the submission's landed flag.
+    async fn poll_landed(&self, id: SectorId, column: &'static str) -> MResult<PollStateResp> {
+        let (state, landed): (String, i64) = self
+            .with_db(move |c| {
+                Self::sector_row(c, id, &format!("state, {column}"), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .await?;
+        let state = if state == st::ABORTED {
+            OnChainState::ShouldAbort
+        } else if landed == 1 {
+            OnChainState::Landed
+        } else {
+            OnChainState::NotFound
+        };
+        Ok(PollStateResp { state, desc: None })
+    }
+
     /// Operator action: abort a sector. The worker learns it from its next state report.
     pub async fn abort_sector(&self, id: SectorId, reason: &str) -> MResult<()> {
         let reason = reason.to_string();
@@ -470,23 +490,7 @@ impl SectorManager for LocalManager {
     }
 
     async fn poll_pre_commit_state(&self, id: SectorId) -> MResult<PollStateResp> {
-        let (state, landed): (String, i64) = self
-            .with_db(move |c| {
-                Self::sector_row(c, id, "state, precommit_landed", |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-            })
-            .await?;
-        Ok(PollStateResp {
-            state: if state == st::ABORTED {
-                OnChainState::ShouldAbort
-            } else if landed == 1 {
-                OnChainState::Landed
-            } else {
-                OnChainState::NotFound
-            },
-            desc: None,
-        })
+        self.poll_landed(id, "precommit_landed").await
     }
 
     async fn submit_persisted_ex(
@@ -668,21 +672,7 @@ impl SectorManager for LocalManager {
     }
 
     async fn poll_proof_state(&self, id: SectorId) -> MResult<PollStateResp> {
-        let (state, landed): (String, i64) = self
-            .with_db(move |c| {
-                Self::sector_row(c, id, "state, proof_landed", |r| Ok((r.get(0)?, r.get(1)?)))
-            })
-            .await?;
-        Ok(PollStateResp {
-            state: if state == st::ABORTED {
-                OnChainState::ShouldAbort
-            } else if landed == 1 {
-                OnChainState::Landed
-            } else {
-                OnChainState::NotFound
-            },
-            desc: None,
-        })
+        self.poll_landed(id, "proof_landed").await
     }
 
     async fn report_state(&self, id: SectorId, req: ReportStateReq) -> MResult<SectorStateResp> {
